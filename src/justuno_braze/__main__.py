@@ -1,0 +1,3 @@
+from justuno_braze.cli import main
+
+main()
