@@ -1,0 +1,1 @@
+"""Braze package of justuno-braze (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Delivery package of justuno-braze (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Sandbox package of justuno-braze (see docs/architecture.md)."""

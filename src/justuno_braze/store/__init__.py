@@ -1,0 +1,1 @@
+"""Store package of justuno-braze (see docs/architecture.md)."""

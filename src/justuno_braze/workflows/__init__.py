@@ -1,0 +1,1 @@
+"""Workflows package of justuno-braze (see docs/architecture.md)."""
