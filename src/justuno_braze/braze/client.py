@@ -1,0 +1,400 @@
+"""The one Braze HTTP client and the ONE classifier of Braze responses.
+
+``classify(response)`` decides what every Braze answer means (braze-api.md §2.5–§2.7):
+
+2xx → :class:`TrackResult` (each ``errors`` entry its own :class:`MinorError`); 401/403 →
+:class:`AuthError`; 429, 408, 5xx → :class:`TransientError` with ``retry_after`` from the
+headers; 413 and other 4xx → :class:`PermanentError` with Braze's ``message`` (a 4xx listing
+per-object ``errors`` → :class:`TrackRejected`, so the valid objects can be re-sent).
+
+:class:`BrazeClient` only talks to a URL that passes ``check_braze_url``: Braze's REST hosts
+or ``Settings.allowed_braze_urls`` (pass ``allowed_urls=``; the sandbox on loopback needs
+it). The API key never appears in logs, reprs or exception messages.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+import orjson
+
+from justuno_braze import __version__
+from justuno_braze.braze.instances import check_braze_url
+from justuno_braze.braze.limits import RateInfo
+from justuno_braze.errors import AuthError, DeliveryError, PermanentError, TransientError
+
+USER_AGENT: Final = f"justuno-braze/{__version__}"
+MAX_MESSAGE_CHARS: Final = 300
+PERMISSIONS: Final = {
+    "/users/track": "users.track",
+    "/custom_attributes": "custom_attributes.get",
+    "/users/export/ids": "users.export.ids",
+}
+
+
+@dataclass(frozen=True)
+class MinorError:
+    """One object Braze dropped: ``input_array[index]`` (``""``/``None`` when Braze did not
+    say; the index counts within that array); ``type`` is Braze's text, never pattern-matched."""
+
+    input_array: str
+    index: int | None
+    type: str
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """A 2xx from Braze. ``processed`` maps ``attributes``/``events``/``purchases`` to counts."""
+
+    status: int
+    processed: dict[str, int] = field(default_factory=dict)
+    minor_errors: list[MinorError] = field(default_factory=list)
+    rate: RateInfo = field(default_factory=RateInfo)
+    message: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def queued(self) -> bool:
+        """Braze answered 202 ``queued`` (real-time processing paused; still accepted)."""
+        return self.status == 202 or self.message == "queued"
+
+    @property
+    def unattributed_errors(self) -> list[MinorError]:
+        """Minor errors that name no input object (the worker cannot pin them on a profile)."""
+        return [e for e in self.minor_errors if e.index is None or not e.input_array]
+
+    def errors_by_object(self) -> dict[tuple[str, int], list[MinorError]]:
+        """``(input_array, index) → its errors``: join with the worker's index → job map."""
+        out: dict[tuple[str, int], list[MinorError]] = {}
+        for error in self.minor_errors:
+            if error.index is not None and error.input_array:
+                out.setdefault((error.input_array, error.index), []).append(error)
+        return out
+
+
+def minor_errors_for(result: TrackResult, array: str, index: int) -> list[MinorError]:
+    """The minor errors Braze reported for the object at ``array[index]`` of the request."""
+    return [e for e in result.minor_errors if e.input_array == array and e.index == index]
+
+
+class TrackRejected(PermanentError):
+    """A 4xx listing per-object ``errors`` (400 "Valid data must be provided…"): objects not
+    named in ``minor_errors`` were valid and may be re-sent on their own."""
+
+    def __init__(self, message: str, *, status: int, minor_errors: Sequence[MinorError]) -> None:
+        self.minor_errors = list(minor_errors)
+        super().__init__(message, status=status)
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _braze_message(body: Any) -> str | None:
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, str) and message.strip():
+            text = " ".join(message.split())
+            return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+    return None
+
+
+def _minor_errors(body: Any) -> list[MinorError]:
+    raw = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(raw, list):
+        return []
+    out: list[MinorError] = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            out.append(MinorError("", None, str(entry)))
+            continue
+        array, index = entry.get("input_array"), entry.get("index")
+        kind = entry.get("type")
+        kind = entry.get("message") if kind is None else kind
+        array = array if isinstance(array, str) else ""
+        index = index if isinstance(index, int) and not isinstance(index, bool) else None
+        out.append(
+            MinorError(array, index, orjson.dumps(entry).decode() if kind is None else str(kind))
+        )
+    return out
+
+
+def _processed(body: Any) -> dict[str, int]:
+    if not isinstance(body, dict):
+        return {}
+    return {
+        key.removesuffix("_processed"): value
+        for key, value in body.items()
+        if key.endswith("_processed") and isinstance(value, int) and not isinstance(value, bool)
+    }
+
+
+def _endpoint(response: httpx.Response) -> tuple[str, str | None]:
+    """``("POST /users/track", "users.track")``: what was called and the permission it needs."""
+    try:
+        method, path = response.request.method, response.request.url.path
+    except RuntimeError:  # a Response built without a request
+        return "Braze", None
+    need = next((perm for end, perm in PERMISSIONS.items() if path.endswith(end)), None)
+    return f"{method} {path}", need
+
+
+def classify(response: httpx.Response, *, now: float | None = None) -> TrackResult:
+    """THE classifier: a :class:`TrackResult` for a 2xx, else the matching error is raised."""
+    now = time.time() if now is None else now
+    status = response.status_code
+    rate = RateInfo.from_headers(response.headers, now)
+    body = _body(response)
+    message = _braze_message(body)
+    where, permission = _endpoint(response)
+    said = f": {message}" if message else ""
+
+    if 200 <= status < 300:
+        notes: list[str] = []
+        if message is not None and message not in ("success", "queued"):
+            notes.append(f"Braze said {message!r} with HTTP {status}; treated as accepted")
+        if not isinstance(body, dict):
+            what = "not JSON" if response.content.strip() else "empty"
+            what = "not a JSON object" if body is not None else what
+            notes.append(f"the response body was {what}; treated as accepted")
+        return TrackResult(
+            status=status,
+            processed=_processed(body),
+            minor_errors=_minor_errors(body),
+            rate=rate,
+            message=message,
+            notes=notes,
+        )
+    if status == 401:
+        raise AuthError(
+            f"{where}: Braze refused the API key (401){said}. Check the key, that it is not "
+            "quoted, and that the REST endpoint is your instance's",
+            status=status,
+        )
+    if status == 403:
+        need = f"the `{permission}` permission" if permission else "this endpoint's permission"
+        raise AuthError(
+            f"{where}: Braze denied access (403){said}; the API key lacks {need}", status=status
+        )
+    if status == 429 or status == 408 or status >= 500:
+        wait = rate.wait_seconds(now)
+        if status == 429 and not wait and rate.reset_at is not None:
+            wait = max(0.0, rate.reset_at - now)
+        what = {429: "rate limited", 408: "request timeout"}.get(status, "server error")
+        raise TransientError(
+            f"{where}: Braze {what} ({status}){said}",
+            status=status,
+            retry_after=wait if (wait or rate.retry_after is not None) else None,
+        )
+    if status == 413:
+        raise PermanentError(
+            f"{where}: request too large (413): Braze accepts at most 4 MB per request",
+            status=status,
+        )
+    if 400 <= status < 500:
+        errors = _minor_errors(body)
+        if errors:
+            raise TrackRejected(
+                f"{where}: Braze rejected the request ({status}){said} "
+                f"({len(errors)} object error(s))",
+                status=status,
+                minor_errors=errors,
+            )
+        hint = " (check the REST endpoint URL)" if status == 404 else ""
+        raise PermanentError(
+            f"{where}: Braze rejected the request ({status}){said}{hint}", status=status
+        )
+    raise PermanentError(
+        f"{where}: unexpected HTTP {status} (check the REST endpoint URL)", status=status
+    )
+
+
+_CONNECT_REASONS: Final = (
+    (ConnectionRefusedError, "connection refused"),
+    (socket.gaierror, "host name not found (DNS)"),
+    (ssl.SSLError, "TLS handshake failed"),
+)
+_TIMEOUTS: Final = (
+    (httpx.ConnectTimeout, "timed out connecting to Braze"),
+    (httpx.PoolTimeout, "timed out waiting for a free connection"),
+    (httpx.WriteTimeout, "timed out writing the request (the outcome is unknown)"),
+    (httpx.TimeoutException, "timed out reading (the outcome is unknown: Braze may have it)"),
+)
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """Why a connection failed (refused, DNS, TLS), read from the exception chain."""
+    cause: BaseException | None = exc
+    for _ in range(10):  # bounded: a hand-made chain could loop
+        for kind, reason in _CONNECT_REASONS:
+            if isinstance(cause, kind):
+                return reason
+        cause = cause.__cause__ or cause.__context__ if cause is not None else None
+    text = str(exc) or "connection failed"
+    return "connection refused" if "refused" in text.lower() else text
+
+
+def _transport_error(exc: httpx.HTTPError, where: str) -> DeliveryError:
+    for kind, what in _TIMEOUTS:
+        if isinstance(exc, kind):
+            return TransientError(f"{where}: {what}")
+    if isinstance(exc, httpx.ConnectError):
+        return TransientError(f"{where}: could not connect to Braze: {_connect_reason(exc)}")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return PermanentError(f"{where}: unsupported URL scheme")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return TransientError(f"{where}: HTTP protocol error talking to Braze: {exc}")
+    return TransientError(f"{where}: {type(exc).__name__} talking to Braze: {exc}")
+
+
+class BrazeClient:
+    """Async client for Braze's REST API on one ``httpx.AsyncClient`` (keep-alive pool).
+
+    ``clock`` (epoch seconds) stamps each result's :class:`RateInfo`: pass the worker's clock.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        allowed_urls: Sequence[str] = (),
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        max_connections: int = 16,
+        user_agent: str = USER_AGENT,
+        max_pages: int = 200,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = check_braze_url(base_url, allowed_urls)
+        if not api_key or not api_key.strip():
+            raise ValueError("a Braze REST API key is required")
+        self._api_key = api_key
+        self.max_pages, self._clock = max_pages, clock
+        self._origin = httpx.URL(self.base_url)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            },
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"BrazeClient({self.base_url!r}, api_key='****')"
+
+    async def __aenter__(self) -> BrazeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _scrub(self, error: DeliveryError) -> DeliveryError:
+        """Never let the key out in a message, whatever a server or httpx echoed."""
+        if self._api_key in str(error):
+            error.args = (str(error).replace(self._api_key, "****"),)
+        return error
+
+    async def _send(
+        self, method: str, url: str | httpx.URL, content: bytes = b""
+    ) -> httpx.Response:
+        where = f"{method} {httpx.URL(str(url)).path or url}"
+        headers = {"Content-Type": "application/json"} if content else None
+        try:
+            return await self._http.request(method, url, content=content or None, headers=headers)
+        except httpx.HTTPError as exc:
+            raise self._scrub(_transport_error(exc, where)) from None
+
+    @staticmethod
+    def _encode(body: Mapping[str, Any], path: str) -> bytes:
+        try:
+            return orjson.dumps(body if isinstance(body, dict) else dict(body))
+        except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
+            raise PermanentError(f"POST {path}: the request body is not JSON: {exc}") from None
+
+    def _classify(self, response: httpx.Response) -> TrackResult:
+        try:
+            return classify(response, now=self._clock())
+        except DeliveryError as exc:
+            raise self._scrub(exc) from None
+
+    async def track(self, body: Mapping[str, Any]) -> TrackResult:
+        """``POST /users/track``; a :class:`TrackResult` or a classified error."""
+        response = await self._send("POST", "/users/track", self._encode(body, "/users/track"))
+        return self._classify(response)
+
+    async def export_ids(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /users/export/ids``: the parsed response (``users``, ``invalid_user_ids``)."""
+        response = await self._send(
+            "POST", "/users/export/ids", self._encode(body, "/users/export/ids")
+        )
+        self._classify(response)
+        return self._json_object(response)
+
+    async def custom_attributes(self) -> list[dict[str, Any]]:
+        """Every custom attribute of the workspace (``GET /custom_attributes``, all pages).
+
+        Follows ``Link: <…>; rel="next"`` (relative or absolute) only to the same origin,
+        refuses a cursor it has already seen and stops with an error after ``max_pages``.
+        """
+        url, origin = self._origin.join("/custom_attributes"), self._origin
+        seen: set[str] = set()
+        cursors: set[str] = set()
+        out: list[dict[str, Any]] = []
+        for _page in range(self.max_pages):
+            seen.add(str(url))
+            cursors.update(url.params.get_list("cursor"))
+            response = await self._send("GET", url)
+            self._classify(response)
+            attributes = self._json_object(response).get("attributes")
+            if not isinstance(attributes, list):
+                raise TransientError(
+                    "GET /custom_attributes: the response has no `attributes` list",
+                    status=response.status_code,
+                )
+            out.extend(a for a in attributes if isinstance(a, dict))
+            link = response.links.get("next", {}).get("url")
+            if not link:
+                return out
+            url = response.url.join(link)
+            if (url.scheme, url.host, url.port) != (origin.scheme, origin.host, origin.port):
+                raise PermanentError(
+                    "GET /custom_attributes: refusing to follow a pagination link to another "
+                    f"origin ({url.scheme}://{url.host})"
+                )
+            if str(url) in seen or any(c in cursors for c in url.params.get_list("cursor")):
+                raise PermanentError(
+                    "GET /custom_attributes: Braze repeated a page cursor; stopped to avoid a loop"
+                )
+        raise PermanentError(f"GET /custom_attributes: more than {self.max_pages} pages; stopped")
+
+    @staticmethod
+    def _json_object(response: httpx.Response) -> dict[str, Any]:
+        body = _body(response)
+        if not isinstance(body, dict):
+            raise TransientError(
+                f"{_endpoint(response)[0]}: Braze answered {response.status_code} with a body "
+                "that is not a JSON object",
+                status=response.status_code,
+            )
+        return body
