@@ -61,3 +61,13 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sandbox_url() -> Iterator[str]:
+    """The base URL of a fresh Braze sandbox (default options, key ``sandbox-key``)
+    running on a free 127.0.0.1 port for one test."""
+    from justuno_braze.sandbox.server import running_sandbox
+
+    with running_sandbox() as url:
+        yield url
