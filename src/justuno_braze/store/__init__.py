@@ -1,1 +1,62 @@
-"""Store package of justuno-braze (see docs/architecture.md)."""
+"""The store: SQLAlchemy Core tables, Alembic migrations, one repository per aggregate.
+
+``open_store(url)`` is the entry point; ``sqlite:///x.db`` and ``postgresql://…`` URLs are
+accepted (the async drivers are chosen in :mod:`justuno_braze.store.engine`).
+"""
+
+from __future__ import annotations
+
+from justuno_braze.store.accounts import Account, Accounts
+from justuno_braze.store.analytics import Analytics, ProfileDay, WorkflowDay
+from justuno_braze.store.braze_state import BrazeState
+from justuno_braze.store.connections import Connection, Connections
+from justuno_braze.store.consent import ConsentContext, ConsentLedger, LedgerEntry
+from justuno_braze.store.deliveries import Deliveries, Delivery
+from justuno_braze.store.engine import Store, is_current, open_store, upgrade
+from justuno_braze.store.enrollments import Enrollments
+from justuno_braze.store.events import Events
+from justuno_braze.store.profiles import Profiles, StoredProfile
+from justuno_braze.store.quarantine import Quarantine, QuarantinedInput
+from justuno_braze.store.step_runs import StepRun, StepRuns
+from justuno_braze.store.tokens import ApiTokens, SeenSignatures, TokenRecord
+from justuno_braze.store.workflows import (
+    PublishedWorkflow,
+    StoredWorkflow,
+    Workflows,
+    WorkflowVersion,
+)
+
+__all__ = [
+    "Account",
+    "Accounts",
+    "Analytics",
+    "ApiTokens",
+    "BrazeState",
+    "Connection",
+    "Connections",
+    "ConsentContext",
+    "ConsentLedger",
+    "Deliveries",
+    "Delivery",
+    "Enrollments",
+    "Events",
+    "LedgerEntry",
+    "ProfileDay",
+    "Profiles",
+    "PublishedWorkflow",
+    "Quarantine",
+    "QuarantinedInput",
+    "SeenSignatures",
+    "StepRun",
+    "StepRuns",
+    "Store",
+    "StoredProfile",
+    "StoredWorkflow",
+    "TokenRecord",
+    "WorkflowDay",
+    "WorkflowVersion",
+    "Workflows",
+    "is_current",
+    "open_store",
+    "upgrade",
+]

@@ -1,0 +1,412 @@
+"""The durable outbox: what was accepted for Braze, until Braze took it or it died.
+
+API notes for the worker (F2):
+- Every method takes ``now`` (aware UTC) where time matters; nothing reads the clock.
+- ``claim`` returns whole users: every queued job of each claimed ``(connection_id,
+  user_key)``, sorted by ``(connection_id, user_key, occurred_at, id)``. A user whose queue
+  holds a job that is not due yet (a retry waiting for ``available_at``) is not claimed at
+  all, so a backed-off update is never overtaken by a later one of the same user.
+  ``limit`` counts jobs; the last user is included only if it fits, except that the first
+  user is always taken whole (so a batch may exceed ``limit`` by one big user).
+- ``ack`` / ``retry`` / ``release`` / ``dead`` / ``extend_lease`` only touch jobs still
+  leased by ``worker_id``; they return how many jobs they changed (a lower number than
+  asked means the lease was lost to another worker: drop those results). Returning the
+  count is an addition to the agreed ``-> None``.
+- A lease expiry is stored in ``available_at`` while a job is ``leased``; a lease covers
+  ``[claim, claim + lease_seconds)``: at ``now >= lease_until`` it is reclaimable.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from justuno_braze.errors import InputError
+from justuno_braze.store.dialect import chunks, ids_in
+from justuno_braze.store.leases import JOB_COLUMNS, pick_users
+from justuno_braze.store.outbox_insert import insert_jobs
+from justuno_braze.store.session import reading, transaction
+from justuno_braze.store.tables import outbox
+
+JobState = str  # 'pending' | 'leased' | 'delivered' | 'dead'
+STATES: tuple[str, ...] = ("pending", "leased", "delivered", "dead")
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """One payload to deliver: one user's attributes and/or event from one source."""
+
+    connection_id: int
+    user_key: str
+    source_key: str
+    occurred_at: datetime
+    attributes: Mapping[str, Any] | None
+    event: Mapping[str, Any] | None
+    import_id: str | None = None
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    account_id: int | None = None  # the connection's account (0002, for the profile history)
+    visitor_id: str | None = None  # the Justuno visitor the job came from
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job(NewJob):
+    """A job as stored (``claim`` returns these). The extra fields are keyword-only."""
+
+    id: int
+    attempts: int
+    enqueued_at: datetime
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A job that Braze refused for good (or that ran out of retries), with the reason."""
+
+    id: int
+    connection_id: int
+    user_key: str
+    source_key: str
+    occurred_at: datetime
+    attributes: Mapping[str, Any] | None
+    event: Mapping[str, Any] | None
+    import_id: str | None
+    workflow_id: str | None
+    workflow_version: int | None
+    attempts: int
+    reason: str
+    enqueued_at: datetime
+    dead_at: datetime
+
+
+_O = outbox
+_DEAD = _O.c.state == literal_column("'dead'")  # inline: matches the partial index
+
+
+class Outbox:
+    """The outbox repository on the store's async engine (SQLite or PostgreSQL).
+
+    Claims are race-free across processes: a per-user advisory lock on PostgreSQL, one
+    writer (``BEGIN IMMEDIATE``) on SQLite; the how is in :mod:`justuno_braze.store.leases`.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def enqueue(
+        self, jobs: Sequence[NewJob], *, now: datetime, conn: AsyncConnection | None = None
+    ) -> int:
+        """Insert ``jobs`` (bulk); duplicates on ``(connection_id, source_key)`` are ignored.
+
+        Returns how many were inserted. Jobs are ``pending`` and due at ``now``. Pass
+        ``conn`` to enqueue inside the caller's transaction (e.g. with the ingested event).
+        """
+        _aware(now, "now")
+        rows = [_row(job, now) for job in jobs]
+        if not rows:
+            return 0
+        if conn is not None:
+            return await insert_jobs(conn, rows)
+        async with transaction(self._engine) as own:
+            return await insert_jobs(own, rows)
+
+    async def claim(
+        self, *, worker_id: str, limit: int, now: datetime, lease_seconds: float
+    ) -> list[Job]:
+        """Lease whole users' due jobs (connections with status ``ok``), oldest first.
+
+        Never returns a job of a user on which another worker holds a live lease; expired
+        leases are reclaimed. See the module docstring.
+        """
+        if limit < 1:
+            raise InputError("must be at least 1", field="limit")
+        _aware(now, "now")
+        lease_until = now + timedelta(seconds=lease_seconds)
+        async with transaction(self._engine) as conn:
+            claimed = await pick_users(conn, limit=limit, now=now)
+            ids = [row.id for rows in claimed for row in rows]
+            if not ids:
+                return []
+            leased: set[int] = set()
+            for chunk in chunks(ids):
+                result = await conn.execute(
+                    update(_O)
+                    .where(ids_in(conn, _O.c.id, chunk), _O.c.available_at <= now)
+                    .values(state="leased", lease_owner=worker_id, available_at=lease_until)
+                    .returning(_O.c.id)
+                )
+                leased.update(result.scalars())
+        return [_job(row) for rows in claimed for row in rows if row.id in leased]
+
+    async def extend_lease(
+        self, job_ids: Sequence[int], *, worker_id: str, now: datetime, lease_seconds: float
+    ) -> int:
+        """Push the lease of ``job_ids`` (still held by ``worker_id``) to now + lease."""
+        return await self._finish(
+            job_ids, worker_id, available_at=now + timedelta(seconds=lease_seconds)
+        )
+
+    async def ack(self, job_ids: Sequence[int], *, worker_id: str, now: datetime) -> int:
+        """Braze accepted these: ``delivered``."""
+        return await self._finish(
+            job_ids,
+            worker_id,
+            state="delivered",
+            available_at=None,
+            finished_at=now,
+            lease_owner=None,
+        )
+
+    async def retry(
+        self,
+        job_ids: Sequence[int],
+        *,
+        worker_id: str,
+        now: datetime,
+        available_at: datetime,
+        error: str,
+    ) -> int:
+        """Back to ``pending`` until ``available_at``; ``attempts += 1``; ``last_error``."""
+        _aware(available_at, "available_at")
+        return await self._finish(
+            job_ids,
+            worker_id,
+            state="pending",
+            available_at=available_at,
+            attempts=_O.c.attempts + 1,
+            last_error=error,
+            lease_owner=None,
+        )
+
+    async def release(self, job_ids: Sequence[int], *, worker_id: str) -> int:
+        """Back to ``pending`` and due, ``attempts`` unchanged (e.g. an auth pause)."""
+        return await self._finish(
+            job_ids, worker_id, state="pending", available_at=_O.c.enqueued_at, lease_owner=None
+        )
+
+    async def dead(self, items: Sequence[tuple[int, str]], *, worker_id: str, now: datetime) -> int:
+        """Dead-letter ``(job_id, Braze's reason)`` pairs (``attempts += 1``)."""
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        for job_id, reason in items:
+            by_reason[reason].append(job_id)
+        changed = 0
+        async with transaction(self._engine) as conn:
+            for reason, ids in by_reason.items():
+                changed += await _set(
+                    conn,
+                    ids,
+                    [_O.c.state == "leased", _O.c.lease_owner == worker_id],
+                    state="dead",
+                    available_at=None,
+                    finished_at=now,
+                    attempts=_O.c.attempts + 1,
+                    last_error=reason,
+                    lease_owner=None,
+                )
+        return changed
+
+    async def replay(
+        self,
+        *,
+        now: datetime,
+        connection_id: int | None = None,
+        workflow_id: str | None = None,
+        reason_contains: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        ids: Sequence[int] | None = None,
+    ) -> int:
+        """Re-queue dead letters matching every given filter (``since``/``until`` on the
+        time they died). ``attempts`` restarts at 0. Returns how many were re-queued."""
+        _aware(now, "now")
+        where = [_DEAD, *_filters(connection_id, workflow_id, reason_contains)]
+        if since is not None:
+            where.append(_O.c.finished_at >= since)
+        if until is not None:
+            where.append(_O.c.finished_at <= until)
+        values: dict[str, Any] = {
+            "state": "pending",
+            "available_at": now,
+            "attempts": 0,
+            "finished_at": None,
+        }
+        async with transaction(self._engine) as conn:
+            if ids is not None:
+                changed = 0
+                for chunk in chunks(list(ids)):
+                    result = await conn.execute(
+                        update(_O).where(ids_in(conn, _O.c.id, chunk), *where).values(**values)
+                    )
+                    changed += result.rowcount
+                return changed
+            result = await conn.execute(update(_O).where(*where).values(**values))
+            return result.rowcount
+
+    async def counts(
+        self, *, import_id: str | None = None, connection_id: int | None = None
+    ) -> dict[str, int]:
+        """``{'pending': n, 'leased': n, 'delivered': n, 'dead': n}`` (all four keys)."""
+        stmt = select(_O.c.state, func.count()).group_by(_O.c.state)
+        if import_id is not None:
+            stmt = stmt.where(_O.c.import_id == import_id)
+        if connection_id is not None:
+            stmt = stmt.where(_O.c.connection_id == connection_id)
+        out = dict.fromkeys(STATES, 0)
+        async with reading(self._engine) as conn:
+            for state, n in await conn.execute(stmt):
+                out[state] = n
+        return out
+
+    async def dead_letters(
+        self,
+        *,
+        connection_id: int | None = None,
+        workflow_id: str | None = None,
+        reason_contains: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[DeadLetter]:
+        """Newest first; page with ``before_id`` (the last id of the previous page)."""
+        stmt = select(*JOB_COLUMNS, _O.c.finished_at).where(
+            _DEAD, *_filters(connection_id, workflow_id, reason_contains)
+        )
+        if before_id is not None:
+            stmt = stmt.where(_O.c.id < before_id)
+        async with reading(self._engine) as conn:
+            rows = (await conn.execute(stmt.order_by(_O.c.id.desc()).limit(limit))).all()
+        return [_dead_letter(row) for row in rows]
+
+    async def depth(self, *, connection_id: int | None = None) -> int:
+        """Jobs still to deliver (``pending`` + ``leased``)."""
+        stmt = select(func.count()).select_from(_O).where(_O.c.available_at.is_not(None))
+        if connection_id is not None:
+            stmt = stmt.where(_O.c.connection_id == connection_id)
+        async with reading(self._engine) as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def _finish(self, job_ids: Sequence[int], worker_id: str, **values: Any) -> int:
+        if not job_ids:
+            return 0
+        async with transaction(self._engine) as conn:
+            return await _set(
+                conn, job_ids, [_O.c.state == "leased", _O.c.lease_owner == worker_id], **values
+            )
+
+
+async def _set(
+    conn: AsyncConnection, ids: Sequence[int], where: list[ColumnElement[bool]], **values: Any
+) -> int:
+    changed = 0
+    for chunk in chunks(list(ids)):
+        result = await conn.execute(
+            update(_O).where(ids_in(conn, _O.c.id, chunk), *where).values(**values)
+        )
+        changed += result.rowcount
+    return changed
+
+
+def _filters(
+    connection_id: int | None, workflow_id: str | None, reason_contains: str | None
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if connection_id is not None:
+        where.append(_O.c.connection_id == connection_id)
+    if workflow_id is not None:
+        where.append(_O.c.workflow_id == workflow_id)
+    if reason_contains:
+        where.append(_O.c.last_error.icontains(reason_contains, autoescape=True))
+    return where
+
+
+def _aware(value: datetime, field: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError("must be an aware datetime (UTC)", field=field)
+
+
+def _row(job: NewJob, now: datetime) -> dict[str, Any]:
+    _aware(job.occurred_at, "occurred_at")
+    if not job.user_key:
+        raise InputError("must not be empty", field="user_key")
+    if not job.source_key:
+        raise InputError("must not be empty", field="source_key")
+    if job.attributes is None and job.event is None:
+        raise InputError("a job needs attributes or an event", field="attributes")
+    return {
+        "connection_id": job.connection_id,
+        "user_key": job.user_key,
+        "source_key": job.source_key,
+        "occurred_at": job.occurred_at,
+        "attributes": job.attributes,
+        "event": job.event,
+        "import_id": job.import_id,
+        "workflow_id": job.workflow_id,
+        "workflow_version": job.workflow_version,
+        "account_id": job.account_id,
+        "visitor_id": job.visitor_id,
+        "state": "pending",
+        "attempts": 0,
+        "available_at": now,
+        "enqueued_at": now,
+    }
+
+
+def _job(row: Any) -> Job:
+    (
+        id_,
+        cid,
+        user,
+        source,
+        occurred,
+        attrs,
+        event,
+        imp,
+        wf,
+        wv,
+        attempts,
+        enq,
+        error,
+        acc,
+        vis,
+    ) = row[:15]
+    return Job(
+        cid,
+        user,
+        source,
+        occurred,
+        attrs,
+        event,
+        imp,
+        wf,
+        wv,
+        acc,
+        vis,
+        id=id_,
+        attempts=attempts,
+        enqueued_at=enq,
+        last_error=error,
+    )
+
+
+def _dead_letter(row: Any) -> DeadLetter:
+    return DeadLetter(
+        id=row.id,
+        connection_id=row.connection_id,
+        user_key=row.user_key,
+        source_key=row.source_key,
+        occurred_at=row.occurred_at,
+        attributes=row.attributes,
+        event=row.event,
+        import_id=row.import_id,
+        workflow_id=row.workflow_id,
+        workflow_version=row.workflow_version,
+        attempts=row.attempts,
+        reason=row.last_error or "",
+        enqueued_at=row.enqueued_at,
+        dead_at=row.finished_at,
+    )

@@ -1,0 +1,143 @@
+"""The consent ledger: every subscription decision, with its evidence, per account.
+
+Append-only (no update, no delete but the account's). ``export`` streams an account's
+entries of a time range (on ``occurred_at``, the decision's time: ``since`` included,
+``until`` excluded) in ``(occurred_at, id)`` order; ``COLUMNS`` and ``LedgerEntry.values``
+give the CSV header and rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from justuno_braze.braze.consent import ConsentDecision
+from justuno_braze.events import format_time
+from justuno_braze.store.scoped import Scoped, aware, chunks
+from justuno_braze.store.session import reading
+from justuno_braze.store.tables import consent_ledger
+
+STREAM_ROWS = 1000
+_L = consent_ledger
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentContext:
+    """Where a decision was made: the event and the workflow version that ran it."""
+
+    event_id: str | None = None
+    workflow_id: int | None = None
+    workflow_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One ledger row as exported (field order = CSV column order)."""
+
+    id: int
+    occurred_at: datetime
+    visitor_id: str
+    channel: str
+    group_id: str
+    state: str
+    basis: str
+    reason: str | None
+    design_id: str | None
+    consent_text: str | None
+    ip: str | None
+    page_url: str | None
+    event_id: str | None
+    workflow_id: int | None
+    workflow_version: int | None
+    recorded_at: datetime
+
+    def values(self) -> tuple[Any, ...]:
+        """The row in ``COLUMNS`` order (times as ISO-8601 UTC)."""
+        return tuple(format_time(v) if isinstance(v, datetime) else v for v in astuple(self))
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LedgerEntry))
+
+
+class ConsentLedger(Scoped):
+    """The ``consent_ledger`` repository."""
+
+    async def record(
+        self,
+        account_id: int,
+        decisions: Sequence[ConsentDecision],
+        *,
+        context: ConsentContext,
+        recorded_at: datetime,
+        conn: AsyncConnection | None = None,
+    ) -> int:
+        """Append ``decisions`` (all made in ``context``); returns how many."""
+        return await self.record_many(
+            account_id, [(d, context) for d in decisions], recorded_at=recorded_at, conn=conn
+        )
+
+    async def record_many(
+        self,
+        account_id: int,
+        entries: Sequence[tuple[ConsentDecision, ConsentContext]],
+        *,
+        recorded_at: datetime,
+        conn: AsyncConnection | None = None,
+    ) -> int:
+        """Append decisions with each its own context (a whole ingestion batch at once)."""
+        aware(recorded_at, "recorded_at")
+        rows = [_row(account_id, d, ctx, recorded_at) for d, ctx in entries]
+        if not rows:
+            return 0
+        async with self._writing(conn) as c:
+            for chunk in chunks(rows):
+                await c.execute(insert(_L), list(chunk))
+        return len(rows)
+
+    async def export(
+        self, account_id: int, *, since: datetime, until: datetime
+    ) -> AsyncIterator[LedgerEntry]:
+        """The account's entries with ``since <= occurred_at < until``, oldest first,
+        streamed from the database (iterate to the end or ``aclose()`` it)."""
+        aware(since, "since")
+        aware(until, "until")
+        stmt = (
+            select(*(_L.c[name] for name in COLUMNS))
+            .where(
+                _L.c.account_id == account_id, _L.c.occurred_at >= since, _L.c.occurred_at < until
+            )
+            .order_by(_L.c.occurred_at, _L.c.id)
+            .execution_options(yield_per=STREAM_ROWS)
+        )
+        async with reading(self._engine) as c:
+            result = await c.stream(stmt)
+            async for row in result:
+                yield LedgerEntry(*row)
+
+
+def _row(
+    account_id: int, d: ConsentDecision, ctx: ConsentContext, recorded_at: datetime
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "visitor_id": d.visitor_id,
+        "channel": d.channel,
+        "group_id": d.group_id,
+        "state": d.state,
+        "basis": d.basis,
+        "reason": d.reason,
+        "design_id": d.design_id,
+        "consent_text": d.consent_text,
+        "occurred_at": aware(d.occurred_at, "occurred_at"),
+        "ip": d.ip,
+        "page_url": d.page_url,
+        "workflow_id": ctx.workflow_id,
+        "workflow_version": ctx.workflow_version,
+        "event_id": ctx.event_id,
+        "recorded_at": recorded_at,
+    }
