@@ -95,3 +95,27 @@ def test_other_endpoints_never_crash(body: dict[str, Any]) -> None:
                 assert response.status_code in (200, 400), (path, response.text)
 
     asyncio.run(run())
+
+
+def _track(obj: dict[str, Any]) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            return await client.post("/users/track", json={"attributes": [obj]}, headers=AUTH)
+
+    return asyncio.run(go())
+
+
+def test_null_subscription_groups_is_a_minor_error_not_a_crash() -> None:
+    """`subscription_groups` must be an array (braze-api.md §2.6 BAD_SUBSCRIPTION_GROUP_ARRAY)."""
+    response = _track({"external_id": "u1", "subscription_groups": None})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["type"] == "BAD_SUBSCRIPTION_GROUP_ARRAY"
+
+
+def test_unhashable_enum_values_are_refused_not_crashing() -> None:
+    """gender / email_subscribe / push_subscribe given a list are invalid values (§2.6, §3)."""
+    for field in ("gender", "email_subscribe", "push_subscribe"):
+        response = _track({"external_id": "u1", field: ["F"]})
+        assert response.status_code == 400, field
+        assert response.json()["errors"][0]["index"] == 0

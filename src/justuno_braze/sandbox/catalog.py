@@ -126,12 +126,15 @@ class AttributeCatalog:
         self.known: set[str] = set(self._configured)
         # names that need the slow path: blocklisted or with a forced type
         self.special = frozenset(self.blocklisted | set(self.forced))
+        self.plain: set[str] = self.known - self.special  # known, and not special
 
     def note(self, name: str, value: Any) -> None:
         """Record an attribute first seen through ``/users/track``."""
         if name in self.known:
             return
         self.known.add(name)
+        if name not in self.special:
+            self.plain.add(name)
         data_type = detected_type(value)
         self._detected[name] = {
             "name": name,

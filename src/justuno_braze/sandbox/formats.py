@@ -21,8 +21,10 @@ class TimeValue(str):
     __slots__ = ()
 
 
-EMAIL = re.compile(
-    r"^[^@\s\"(),:;<>\[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
+# A plausible address is LOCAL@DOMAIN; a local part has no "@", so the first "@" splits it.
+_EMAIL_LOCAL = re.compile(r"[^@\s\"(),:;<>\[\\\]]+")
+_EMAIL_DOMAIN = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 )
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DOB = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -104,25 +106,34 @@ def revive_time(value: str) -> str:
     return TimeValue(value) if _CANONICAL.match(value) else value
 
 
-_EMAILS_SEEN: dict[str, bool] = {}
+_DOMAINS_SEEN: dict[str, bool] = {}  # few domains, many addresses (a bounded memo)
+_MEMO_SIZE = 10_000
 
 
 def valid_email(value: object) -> bool:
-    """A plausible address (local@domain.tld, no spaces); results are memoised."""
-    if type(value) is not str:
+    """A plausible address (local@domain.tld, no spaces).
+
+    Addresses are not memoised: with many users, a lookup in a big memo costs more than
+    the check (its memory is rarely in the CPU cache)."""
+    if type(value) is not str or len(value) > 254 or ".." in value:
         return False
-    known = _EMAILS_SEEN.get(value)
+    local, at, domain = value.partition("@")
+    if not at or _EMAIL_LOCAL.fullmatch(local) is None:
+        return False
+    known = _DOMAINS_SEEN.get(domain)
     if known is None:
-        known = len(value) <= 254 and EMAIL.fullmatch(value) is not None and ".." not in value
-        if len(_EMAILS_SEEN) > 100_000:
-            _EMAILS_SEEN.clear()
-        _EMAILS_SEEN[value] = known
+        known = _EMAIL_DOMAIN.fullmatch(domain) is not None
+        if len(_DOMAINS_SEEN) >= _MEMO_SIZE:
+            _DOMAINS_SEEN.clear()
+        _DOMAINS_SEEN[domain] = known
     return known
 
 
 def email_key(email: str) -> str:
-    """Emails are looked up case-insensitively."""
-    return email.strip().lower()
+    """Emails are looked up case-insensitively (a lower-case email is its own key: one
+    string in memory instead of two)."""
+    key = email.strip().lower()
+    return email if key == email else key
 
 
 def phone_key(phone: str) -> str:
@@ -150,6 +161,8 @@ def phone_index_key(phone: str) -> str:
     of an international number, a bare 10-digit (or 1 + 10-digit) number read as US
     (braze-api.md §3), else the digits. For a valid number this is its E.164 form, the key
     ``valid_phone`` gives to lookups."""
+    if phone[:1] == "+" and phone[1:].isdecimal():
+        return phone  # already E.164-shaped (``isdecimal`` is what ``\d`` matches)
     digits = _NON_DIGITS.sub("", phone)
     if phone.lstrip()[:1] == "+":
         return "+" + digits
@@ -190,12 +203,14 @@ def _country_table() -> tuple[frozenset[str], dict[str, str]]:
 
 
 COUNTRY_CODES, _COUNTRY_NAMES = _country_table()
+_SHARED_CODES = {code: code for code in COUNTRY_CODES}  # profiles share these strings
 
 
 def country_code(value: str) -> str | None:
     """ISO-3166-1 alpha-2 as sent, or mapped from a name; None when nothing matches."""
-    if value in COUNTRY_CODES:
-        return value
+    code = _SHARED_CODES.get(value)
+    if code is not None:
+        return code
     text = value.strip()
     if len(text) == 2 and text.upper() in COUNTRY_CODES:
         return text.upper()

@@ -130,13 +130,19 @@ class AttributeWriter:
                 if moment is not None and 0 <= moment.year <= 3000:
                     value = format_time(moment)
         elif cls is list:
-            kinds = set(map(type, value))
-            if kinds == _DICT_ONLY:
-                self._defer_set(profile, key, value)
-                return
-            if not kinds <= _SCALAR_TYPES:
-                return  # arrays are one-dimensional
-            value = list(dict.fromkeys(value))[-catalog.array_limit(key) :]
+            for item in value:
+                if type(item) is not str:  # not the common array of strings
+                    kinds = set(map(type, value))
+                    if kinds == _DICT_ONLY:
+                        self._defer_set(profile, key, value)
+                        return
+                    if not kinds <= _SCALAR_TYPES:
+                        return  # arrays are one-dimensional
+                    break
+            value = _unique(value)
+            limit = catalog.array_limit(key)
+            if len(value) > limit:
+                value = value[-limit:]
         elif cls is dict:
             self._operation(profile, key, value, merge)
             return
@@ -265,6 +271,15 @@ class AttributeWriter:
             self.catalog.note(key, items)
 
         self.nested.append(update)
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    """A new list of ``values`` without repeats (first occurrences kept)."""
+    if len(values) < 2:
+        return values[:]
+    if len(values) == 2 and values[0] is not values[1] and values[0] != values[1]:
+        return values[:]
+    return list(dict.fromkeys(values))
 
 
 def _objects(value: list[Any]) -> bool:

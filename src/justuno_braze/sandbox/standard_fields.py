@@ -1,11 +1,11 @@
 """Standard profile fields of the ``/users/track`` attributes object (braze-api.md §3, §6).
 
-``StandardFields.checks[key](value)`` (for a non-null value) returns the minor-error
-``type`` that drops the whole object (Braze's documented code where one exists, e.g.
-``EMAIL_BAD_FORMAT``; otherwise the wire wording ``"'<field>' is not valid"``) or ``None``.
-``appliers()`` says how to write each checked key (``None``: stored as is).
-Lenient fields follow Braze: an unknown ``country`` is stored as NULL, an invalid
-``time_zone`` is not set.
+``StandardFields.first_error(obj)`` returns the minor-error ``type`` that drops the whole
+object (Braze's documented code where one exists, e.g. ``EMAIL_BAD_FORMAT``; otherwise the
+wire wording ``"'<field>' is not valid"``) or ``None``; it applies ``rules``: per key, the
+one type a non-null value must have, or a check function. ``appliers()`` says how to write
+each checked key (``None``: stored as is). Lenient fields follow Braze: an unknown
+``country`` is stored as NULL, an invalid ``time_zone`` is not set.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from justuno_braze.sandbox.users import Profile, UserStore
 GENDERS = frozenset({"M", "F", "O", "N", "P"})
 GLOBAL_STATES = frozenset({"opted_in", "subscribed", "unsubscribed"})
 GROUP_STATES = frozenset({"subscribed", "unsubscribed"})
+_SHARED_STATES = {state: state for state in GROUP_STATES}  # profiles share these strings
 MAX_EMAIL_PROPAGATION = 100
 # Keys of an attributes object that are not profile data (identifiers, flags) or that
 # Braze ignores (``bio`` was dropped and is not a custom attribute).
@@ -40,6 +41,7 @@ _BOOLEANS = ("email_open_tracking_disabled", "email_click_tracking_disabled")
 _DATES = ("date_of_first_session", "date_of_last_session", "marked_email_as_spam_at")
 
 Check = Callable[[Any], str | None]  # called for non-null values only
+Rule = type | Check  # the exact type a non-null value must have, or a check
 Applier = Callable[[Profile, str, Any, dict[str, Any], str], None]
 
 
@@ -47,24 +49,9 @@ def _not_valid(field: str) -> str:
     return f"'{field}' is not valid"
 
 
-def _string_check(field: str) -> Check:
-    error = _not_valid(field)
-    return lambda v: None if type(v) is str else error
-
-
-def _boolean_check(field: str) -> Check:
-    error = _not_valid(field)
-    return lambda v: None if type(v) is bool else error
-
-
 def _date_check(field: str) -> Check:
     error = _not_valid(field)
     return lambda v: None if parse_time(v) is not None else error
-
-
-def _object_check(field: str) -> Check:
-    error = _not_valid(field)
-    return lambda v: None if type(v) is dict else error
 
 
 def _number(v: Any) -> bool:
@@ -91,32 +78,53 @@ class StandardFields:
     def __init__(self, users: UserStore, groups: Mapping[str, str]) -> None:
         self.users = users
         self.groups = groups
-        self._accepted_groups: set[str] = set()  # IDs already checked (a memo)
-        checks: dict[str, Check] = {
+        self._accepted_groups: dict[str, str] = {}  # checked ID -> lower case (a memo)
+        rules: dict[str, Rule] = {
             "email": lambda v: None if valid_email(v) else "EMAIL_BAD_FORMAT",
-            "phone": _string_check("phone"),
-            "gender": lambda v: None if v in GENDERS else _not_valid("gender"),
-            "dob": lambda v: (
-                None if v is None or (type(v) is str and valid_dob(v)) else _not_valid("dob")
-            ),
-            "country": _string_check("country"),
-            "time_zone": _string_check("time_zone"),
+            "phone": str,
+            "gender": lambda v: None if type(v) is str and v in GENDERS else _not_valid("gender"),
+            "dob": lambda v: None if type(v) is str and valid_dob(v) else _not_valid("dob"),
+            "country": str,
+            "time_zone": str,
             "email_subscribe": lambda v: (
-                None if v is None or v in GLOBAL_STATES else "BAD_EMAIL_SUBSCRIPTION_STATE"
+                None if type(v) is str and v in GLOBAL_STATES else "BAD_EMAIL_SUBSCRIPTION_STATE"
             ),
             "push_subscribe": lambda v: (
-                None if v is None or v in GLOBAL_STATES else "BAD_PUSH_SUBSCRIPTION_STATE"
+                None if type(v) is str and v in GLOBAL_STATES else "BAD_PUSH_SUBSCRIPTION_STATE"
             ),
             "subscription_groups": self._groups_check,
             "current_location": _location,
             "push_tokens": _push_tokens,
-            "facebook": _object_check("facebook"),
-            "twitter": _object_check("twitter"),
+            "facebook": dict,
+            "twitter": dict,
         }
-        checks.update({name: _string_check(name) for name in _STRINGS})
-        checks.update({name: _boolean_check(name) for name in _BOOLEANS})
-        checks.update({name: _date_check(name) for name in _DATES})
-        self.checks = checks
+        rules.update(dict.fromkeys(_STRINGS, str))
+        rules.update(dict.fromkeys(_BOOLEANS, bool))
+        rules.update({name: _date_check(name) for name in _DATES})
+        self.rules = rules
+        # The identifier's email is checked already (``identify``).
+        self._rules_but_email = {k: rule for k, rule in rules.items() if k != "email"}
+        self._type_errors = {k: _not_valid(k) for k, rule in rules.items() if type(rule) is type}
+
+    def first_error(self, obj: dict[str, Any], email_checked: bool = False) -> str | None:
+        """The first rule ``obj`` breaks (in its key order), or None."""
+        rules = self._rules_but_email if email_checked else self.rules
+        for key, value in obj.items():
+            rule = rules.get(key)
+            if rule is None:
+                continue
+            if value is None:  # null removes a field, but groups are not a field
+                if key == "subscription_groups":
+                    return "BAD_SUBSCRIPTION_GROUP_ARRAY"
+                continue
+            if type(rule) is type:
+                if type(value) is not rule:
+                    return self._type_errors[key]
+            else:
+                error = rule(value)
+                if error is not None:
+                    return error
+        return None
 
     def _groups_check(self, value: Any) -> str | None:
         if type(value) is not list:
@@ -135,14 +143,14 @@ class StandardFields:
                 if self.groups and group_id.lower() not in self.groups:
                     return "BAD_SUBSCRIPTION_GROUP_ID"
                 if len(self._accepted_groups) < 10_000:
-                    self._accepted_groups.add(group_id)
+                    self._accepted_groups[group_id] = group_id.lower()
             if item["subscription_state"] not in GROUP_STATES:
                 return "BAD_SUBSCRIPTION_GROUP_STATE"
         return None
 
     def appliers(self) -> dict[str, Applier | None]:
         """Standard key → how to write it (``None``: store as is, ``null`` removes)."""
-        table: dict[str, Applier | None] = dict.fromkeys(self.checks)
+        table: dict[str, Applier | None] = dict.fromkeys(self.rules)
         table.update(
             {
                 "email": self._email,
@@ -158,8 +166,11 @@ class StandardFields:
 
     @staticmethod
     def _country(profile: Profile, key: str, value: Any, obj: dict[str, Any], by: str) -> None:
-        # no matching code: stored as NULL
-        _put(profile.fields, "country", country_code(value) if value is not None else None)
+        code = country_code(value) if value is not None else None
+        if code is None:
+            profile.fields.pop("country", None)  # no matching code: stored as NULL
+        else:
+            profile.fields["country"] = code
 
     @staticmethod
     def _time_zone(profile: Profile, key: str, value: Any, obj: dict[str, Any], by: str) -> None:
@@ -215,17 +226,19 @@ class StandardFields:
         self, profile: Profile, key: str, items: list[dict[str, Any]], obj: dict[str, Any], by: str
     ) -> None:
         targets = [profile]
-        email = obj.get("email")
-        if by == "external_id" and isinstance(email, str):
-            targets += [p for p in self.users.all_by_email(email) if p is not profile]
+        if by == "external_id":
+            email = obj.get("email")
+            if isinstance(email, str):
+                targets += [p for p in self.users.all_by_email(email) if p is not profile]
+        lower = self._accepted_groups  # one shared string per group ID
         for item in items:
-            group_id = item["subscription_group_id"].lower()
-            state = item["subscription_state"]
-            channel = self.groups.get(group_id, "sms")
+            raw = item["subscription_group_id"]
+            group_id = lower.get(raw) or raw.lower()
+            state = _SHARED_STATES[item["subscription_state"]]  # checked: one of them
             if (
                 state == "subscribed"
                 and item.get("use_double_opt_in_logic") is True
-                and (channel == "sms")
+                and self.groups.get(group_id, "sms") == "sms"
             ):
                 continue  # enters the double opt-in flow: not subscribed yet
             for target in targets:

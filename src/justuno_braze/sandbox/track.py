@@ -111,7 +111,6 @@ class Tracker:
         self.combined_cap = combined_cap
         self.standard = StandardFields(users, groups)
         self.writer = AttributeWriter(catalog)
-        self._checks = self.standard.checks
         self._appliers: dict[str, Any] = {
             **dict.fromkeys(CONTROL_KEYS, _CONTROL),
             **self.standard.appliers(),
@@ -176,9 +175,9 @@ class Tracker:
         """Find the target's profile; create it when allowed (never by ``braze_id``)."""
         kind, value = target
         users = self.users
-        if kind == "email":
-            profile = users.by_email(value)
-        elif kind == "external_id":
+        if kind == "email":  # the common case first
+            return users.by_email_or_new(value, create)
+        if kind == "external_id":
             profile = users.by_external_id(value)
         elif kind == "user_alias":
             profile = users.by_alias(*value)
@@ -189,9 +188,7 @@ class Tracker:
         if profile is not None or not create:
             return profile
         profile = users.create()
-        if kind == "email":
-            users.set_email(profile, value)
-        elif kind == "external_id":
+        if kind == "external_id":
             users.set_external_id(profile, value)
         elif kind == "user_alias":
             users.add_alias(profile, *value)
@@ -203,14 +200,10 @@ class Tracker:
         target = identify(obj)
         if isinstance(target, str):
             return target
-        checks = self._checks
-        for key in obj.keys() & checks.keys():
-            value = obj[key]
-            if value is not None:
-                error = checks[key](value)
-                if error is not None:
-                    return error
         kind = target[0]
+        error = self.standard.first_error(obj, email_checked=kind == "email")
+        if error is not None:
+            return error
         update_only = obj.get("_update_existing_only")
         if update_only is None:
             update_only = kind == "user_alias"  # aliases default to update-only (§2.4)
@@ -221,14 +214,13 @@ class Tracker:
         appliers = self._appliers
         fields = profile.fields
         custom = profile.custom
-        catalog = self.writer.catalog
-        known, special = catalog.known, catalog.special
+        plain = self.writer.catalog.plain
         write = self.writer.write
         for key, value in obj.items():
             applier = appliers.get(key, _CUSTOM)
             if applier is _CUSTOM:
                 cls = type(value)
-                if key not in known or key in special:
+                if key not in plain:  # new to the catalog, blocklisted or of a forced type
                     write(profile, key, value, merge)
                 elif cls is int or cls is float or cls is bool:
                     custom[key] = value  # the common cases, without a call

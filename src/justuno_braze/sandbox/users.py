@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from justuno_braze.sandbox.formats import email_key, epoch_to_time, phone_index_key, revive_time
+from justuno_braze.sandbox.index import SharedKeyIndex
 
 # Fields ``/users/export/ids`` accepts in ``fields_to_export`` (braze-api.md §7.3).
 EXPORT_ORDER = (
@@ -36,17 +37,20 @@ _PLAIN_FIELDS = (
 
 
 class Profile:
-    """One Braze user profile."""
+    """One Braze user profile.
+
+    ``aliases``, ``events`` and ``purchases`` are made on first use: most profiles never
+    have any, and three empty dicts are a tenth of a new user's memory."""
 
     __slots__ = (
-        "aliases",
+        "_aliases",
+        "_events",
+        "_purchases",
         "braze_id",
         "created_at",
         "custom",
-        "events",
         "external_id",
         "fields",
-        "purchases",
         "subscriptions",
         "total_revenue",
         "updated",
@@ -55,15 +59,48 @@ class Profile:
     def __init__(self, braze_id: str, created_at: float) -> None:
         self.braze_id = braze_id
         self.external_id: str | None = None
-        self.aliases: dict[str, str] = {}  # alias_label -> alias_name
+        self._aliases: dict[str, str] | None = None
         self.fields: dict[str, Any] = {}  # standard fields (first_name, email, …)
         self.custom: dict[str, Any] = {}  # custom attributes
-        self.events: dict[str, list[Any]] = {}  # name -> [first, last, count]
-        self.purchases: dict[str, list[Any]] = {}  # product_id -> [first, last, count]
+        self._events: dict[str, list[Any]] | None = None
+        self._purchases: dict[str, list[Any]] | None = None
         self.subscriptions: dict[str, str] = {}  # group id -> subscribed|unsubscribed
         self.total_revenue = 0.0
         self.created_at = created_at
         self.updated = 0  # store sequence number of the last change
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """alias_label -> alias_name"""
+        if self._aliases is None:
+            self._aliases = {}
+        return self._aliases
+
+    @aliases.setter
+    def aliases(self, value: dict[str, str]) -> None:
+        self._aliases = value
+
+    @property
+    def events(self) -> dict[str, list[Any]]:
+        """name -> [first, last, count]"""
+        if self._events is None:
+            self._events = {}
+        return self._events
+
+    @events.setter
+    def events(self, value: dict[str, list[Any]]) -> None:
+        self._events = value
+
+    @property
+    def purchases(self) -> dict[str, list[Any]]:
+        """product_id -> [first, last, count]"""
+        if self._purchases is None:
+            self._purchases = {}
+        return self._purchases
+
+    @purchases.setter
+    def purchases(self, value: dict[str, list[Any]]) -> None:
+        self._purchases = value
 
     def __repr__(self) -> str:
         return f"Profile(braze_id={self.braze_id!r}, external_id={self.external_id!r})"
@@ -76,17 +113,20 @@ class UserStore:
         self._clock = clock
         self._prefix = secrets.token_hex(4)
         self._seq = 0
-        self.profiles: dict[str, Profile] = {}
+        # Profiles made here, by sequence number (consecutive integers: a cheap table to
+        # grow), and profiles read from ``--state``, by braze_id.
+        self._created: dict[int, Profile] = {}
+        self._loaded: dict[str, Profile] = {}
         self._by_external: dict[str, Profile] = {}
         self._by_alias: dict[tuple[str, str], Profile] = {}
-        self._by_email: dict[str, list[Profile]] = {}
-        self._by_phone: dict[str, list[Profile]] = {}
+        self._by_email: SharedKeyIndex[Profile] = SharedKeyIndex()
+        self._by_phone: SharedKeyIndex[Profile] = SharedKeyIndex()
 
     def __len__(self) -> int:
-        return len(self.profiles)
+        return len(self._created) + len(self._loaded)
 
     def __iter__(self) -> Iterator[Profile]:
-        return iter(list(self.profiles.values()))
+        return iter([*self._loaded.values(), *self._created.values()])
 
     # -- lookups ---------------------------------------------------------------------
     def by_external_id(self, external_id: str) -> Profile | None:
@@ -96,23 +136,37 @@ class UserStore:
         return self._by_alias.get((label, name))
 
     def by_braze_id(self, braze_id: str) -> Profile | None:
-        return self.profiles.get(braze_id)
+        profile = self._loaded.get(braze_id)
+        if profile is None:
+            profile = self._created.get(self._seq_of(braze_id))
+            if profile is not None and profile.braze_id != braze_id:
+                return None  # int() is lenient ("_", "+", spaces): only the exact id
+        return profile
+
+    def _seq_of(self, braze_id: str) -> int:
+        """The sequence number in a braze_id made here (-1 for any other string)."""
+        if not braze_id.startswith(self._prefix):
+            return -1
+        try:
+            return int(braze_id[len(self._prefix) :], 16)
+        except ValueError:
+            return -1
 
     def all_by_email(self, email: str) -> list[Profile]:
-        return list(self._by_email.get(email_key(email), ()))
+        return self._by_email.all(email_key(email))
 
     def all_by_phone(self, phone: str) -> list[Profile]:
-        return list(self._by_phone.get(phone_index_key(phone), ()))
+        return self._by_phone.all(phone_index_key(phone))
 
     def other_by_email(self, email: str, profile: Profile) -> Profile | None:
-        """The latest other profile with this email (no copy of the bucket)."""
-        return _last_other(self._by_email.get(email_key(email)), profile)
+        """The latest other profile with this email."""
+        return self._by_email.latest_other(email_key(email), profile)
 
     def by_email(self, email: str) -> Profile | None:
-        return _preferred(self._by_email.get(email_key(email)))
+        return self._by_email.pick(email_key(email), _preferred)
 
     def by_phone(self, phone: str) -> Profile | None:
-        return _preferred(self._by_phone.get(phone_index_key(phone)))
+        return self._by_phone.pick(phone_index_key(phone), _preferred)
 
     # -- changes ---------------------------------------------------------------------
     def touch(self, profile: Profile) -> None:
@@ -123,7 +177,18 @@ class UserStore:
         self._seq += 1
         profile = Profile(f"{self._prefix}{self._seq:016x}", self._clock())
         profile.updated = self._seq
-        self.profiles[profile.braze_id] = profile
+        self._created[self._seq] = profile
+        return profile
+
+    def by_email_or_new(self, email: str, create: bool) -> Profile | None:
+        """``by_email``; when nobody has the email and ``create``, a new profile with it
+        (``create`` then ``set_email``, the key computed once)."""
+        key = email_key(email)
+        profile = self._by_email.pick(key, _preferred)
+        if profile is None and create:
+            profile = self.create()
+            profile.fields["email"] = email
+            self._by_email.add(key, profile)
         return profile
 
     def set_external_id(self, profile: Profile, external_id: str) -> None:
@@ -153,13 +218,14 @@ class UserStore:
         _set(profile.fields, "phone", phone)
         if not phone:
             return None
-        bucket = self._by_phone.setdefault(phone_index_key(phone), [])
-        other = bucket[-1] if bucket else None
-        bucket.append(profile)
-        return other
+        return self._by_phone.add(phone_index_key(phone), profile)
 
     def delete(self, profile: Profile) -> None:
-        self.profiles.pop(profile.braze_id, None)
+        if self._loaded.get(profile.braze_id) is profile:
+            del self._loaded[profile.braze_id]
+        seq = self._seq_of(profile.braze_id)
+        if self._created.get(seq) is profile:
+            del self._created[seq]
         if profile.external_id is not None:
             self._by_external.pop(profile.external_id, None)
         for label, name in profile.aliases.items():
@@ -250,17 +316,17 @@ class UserStore:
             {
                 "braze_id": p.braze_id,
                 "external_id": p.external_id,
-                "aliases": p.aliases,
+                "aliases": p._aliases or {},  # (not made just to save them)
                 "fields": p.fields,
                 "custom": p.custom,
-                "events": p.events,
-                "purchases": p.purchases,
+                "events": p._events or {},
+                "purchases": p._purchases or {},
                 "subscriptions": p.subscriptions,
                 "total_revenue": p.total_revenue,
                 "created_at": p.created_at,
                 "updated": p.updated,
             }
-            for p in sorted(self.profiles.values(), key=lambda p: p.updated)
+            for p in sorted(self, key=lambda p: p.updated)
         ]
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(orjson.dumps({"version": 1, "users": data}))
@@ -273,7 +339,7 @@ class UserStore:
         document = orjson.loads(path.read_bytes())
         for item in document["users"]:
             profile = Profile(item["braze_id"], item["created_at"])
-            self.profiles[profile.braze_id] = profile
+            self._loaded[profile.braze_id] = profile
             if item["external_id"] is not None:
                 self.set_external_id(profile, item["external_id"])
             for label, name in item["aliases"].items():
@@ -291,20 +357,11 @@ class UserStore:
             self._seq = max(self._seq, profile.updated)
 
 
-def _preferred(candidates: list[Profile] | None) -> Profile | None:
-    if not candidates:
-        return None
-    if len(candidates) == 1:
-        return candidates[0]
+def _preferred(candidates: list[Profile]) -> Profile:
+    """Of several profiles sharing an email or phone: the latest updated one with an
+    ``external_id``, else the latest updated one."""
     identified = [p for p in candidates if p.external_id is not None]
     return max(identified or candidates, key=lambda p: p.updated)
-
-
-def _last_other(bucket: list[Profile] | None, profile: Profile) -> Profile | None:
-    for other in reversed(bucket or ()):
-        if other is not profile:
-            return other
-    return None
 
 
 def _set(fields: dict[str, Any], key: str, value: Any) -> None:
@@ -315,7 +372,7 @@ def _set(fields: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _reindex(
-    index: dict[str, list[Profile]],
+    index: SharedKeyIndex[Profile],
     profile: Profile,
     old: str | None,
     new: str | None,
@@ -326,13 +383,9 @@ def _reindex(
     if old_key == new_key:
         return
     if old_key:
-        bucket = index.get(old_key)
-        if bucket is not None:
-            bucket[:] = [p for p in bucket if p is not profile]
-            if not bucket:
-                del index[old_key]
+        index.remove(old_key, profile)
     if new_key:
-        index.setdefault(new_key, []).append(profile)
+        index.add(new_key, profile)
 
 
 def _revive(value: Any) -> Any:
