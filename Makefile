@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/justuno-braze sandbox
+	$(BIN)/justuno-braze serve --demo
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -30,7 +30,7 @@ config_app = typer.Typer(help="Inspect settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-workflows_app = typer.Typer(help="Workflow files: validate.", no_args_is_help=True)
+workflows_app = typer.Typer(help="Workflow files: validate, export, import.", no_args_is_help=True)
 app.add_typer(workflows_app, name="workflows")
 
 
@@ -133,6 +133,41 @@ def worker(
     except JustunoBrazeError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+SERVE_IDLE_SECONDS = 0.05  # serve's worker polls an empty outbox often: 202 → Braze fast
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    demo: Annotated[
+        bool, typer.Option(help="Seed the demo account (embedded Braze sandbox) and print it.")
+    ] = False,
+    workers: Annotated[bool, typer.Option(help="Run the delivery worker in this process.")] = True,
+) -> None:
+    """Run the REST API, ingestion and (unless --no-workers) delivery in one process."""
+    import logging
+
+    import uvicorn
+
+    from justuno_braze.web.app import AppOptions, create_app
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)  # per /readyz
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    options = AppOptions(
+        workers=workers,
+        demo=demo,
+        public_url=f"http://{shown}:{port}",
+        announce=lambda text: typer.echo(text),
+        worker_kwargs={"idle_seconds": SERVE_IDLE_SECONDS},
+    )
+    application = create_app(settings, options=options)
+    uvicorn.run(application, host=host, port=port, access_log=False, log_level="info")
 
 
 @config_app.command("show")
@@ -254,14 +289,13 @@ def workflows_validate(
     ] = None,
 ) -> None:
     """Check workflow files: `FILE: ok`, or every problem; exit 2 when any is invalid."""
-    from justuno_braze import services
     from justuno_braze.workflows.model import load_file
 
     schema = _load_schema(custom_attributes)
     invalid = 0
     for path in files:
         try:
-            problems = services.step_problems(load_file(path), schema)
+            problems = load_file(path).problems(schema)
         except WorkflowError as exc:
             problems = exc.problems
         if problems:
@@ -272,6 +306,95 @@ def workflows_validate(
             typer.echo(f"{path}: ok")
     if invalid:
         raise typer.Exit(2)
+
+
+def _with_account(slug: str, work: Any) -> Any:
+    """Run ``await work(store, account)`` on the settings' database; errors → exit codes."""
+    import asyncio
+
+    from justuno_braze import services
+    from justuno_braze.errors import StoreError
+    from justuno_braze.services.workflows import UnknownWorkflow
+
+    async def run() -> Any:
+        store = await services.open_app_store(_settings())
+        try:
+            account = await store.accounts.by_slug(slug)
+            if account is None:
+                raise InputError(f"no account {slug!r}", field="--account")
+            return await work(store, account)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except WorkflowError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2) from None
+    except (InputError, UnknownWorkflow) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@workflows_app.command("export")
+def workflows_export(
+    account: Annotated[str, typer.Option(help="Account slug.")],
+    id_: Annotated[int | None, typer.Option("--id", help="Workflow id.")] = None,
+    name: Annotated[str | None, typer.Option(help="Workflow name.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="yaml or json.")] = "yaml",
+    version: Annotated[
+        int | None, typer.Option(help="A published version (default: the draft).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Write a stored workflow (its draft, or --version N) as a workflow file."""
+    from justuno_braze.services import workflows as service
+
+    if (id_ is None) == (name is None):
+        typer.echo("error: give exactly one of --id or --name", err=True)
+        raise typer.Exit(2)
+    if fmt not in ("yaml", "json"):
+        typer.echo(f"error: --format: must be yaml or json, got {fmt!r}", err=True)
+        raise typer.Exit(2)
+
+    async def work(store: Any, acct: Any) -> str:
+        found = await service.find_workflow(store, acct, workflow_id=id_, name=name)
+        kind: Literal["yaml", "json"] = "json" if fmt == "json" else "yaml"
+        return await service.export_workflow(store, acct, found.id, fmt=kind, version=version)
+
+    text = _with_account(account, work)
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
+
+
+@workflows_app.command("import")
+def workflows_import(
+    file: Annotated[Path, typer.Argument(help="Workflow file (YAML or JSON).")],
+    account: Annotated[str, typer.Option(help="Account slug.")],
+) -> None:
+    """Store a workflow file as a new draft of the account (validated: every problem named)."""
+    from datetime import UTC, datetime
+
+    from justuno_braze.services import workflows as service
+
+    raw = _read_text(file, "workflow")
+
+    async def work(store: Any, acct: Any) -> Any:
+        return await service.import_workflow(store, acct, raw, now=datetime.now(UTC))
+
+    view = _with_account(account, work)
+    for warning in view.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"imported {view.name!r} as workflow {view.id} (draft; publish it to run it)")
 
 
 # --- import / replay ----------------------------------------------------------------------

@@ -6,11 +6,35 @@ One module per area; routers and commands stay thin and call these:
 - ``connections`` — the app's store, Braze connections by URL + key, the cached
   custom-attribute schema.
 - ``replay`` — re-queue dead letters.
+- ``apps`` — the apps catalog; connect Braze (verified), replace the key, refresh the
+  custom attributes, disconnect.
+- ``workflows`` (+ ``workflow_checks``) — drafts validated on save, preview, publish,
+  versions and diffs, restore, pause/resume, export/import.
+- ``profiles``, ``consent`` (the ledger: CSV export, pages), ``analytics`` (S11),
+  ``deliveries`` (by state, replay of an account's dead letters), ``time_range`` (the
+  ``[since, until)`` every range of the API takes).
+- ``ingest`` (+ ``ingest_plan``, pure) — events accepted durably, all or nothing, group
+  commit; ``accounts`` — accounts with tokens, the HMAC body signature; ``demo`` — the
+  demo seed.
 """
 
 from __future__ import annotations
 
+from justuno_braze.services.accounts import NewAccount, create_account, sign
+from justuno_braze.services.analytics import Day, Summary
+from justuno_braze.services.apps import (
+    ConnectionRefused,
+    ConnectionView,
+    UnknownConnection,
+    catalog,
+    connect_braze,
+)
 from justuno_braze.services.connections import braze_schema, connection_for, open_app_store
+from justuno_braze.services.consent import LedgerPage
+from justuno_braze.services.deliveries import DeliveryPage, NotADeadLetter, ReplayRequest
+from justuno_braze.services.demo import DemoSeed, seed_demo
+from justuno_braze.services.ingest import GroupCommit, IngestRefused, IngestResult, ingest
+from justuno_braze.services.profiles import ProfileDetail, ProfilePage
 from justuno_braze.services.replay import ReplayFilter, matching_dead_letters, replay
 from justuno_braze.services.sync import (
     NOT_ENROLLED,
@@ -21,27 +45,61 @@ from justuno_braze.services.sync import (
     preview,
     profile_of,
     source_key,
-    step_problems,
     sync_jobs,
     workflow_id,
+)
+from justuno_braze.services.time_range import TimeRange
+from justuno_braze.services.workflow_checks import resolve_connection
+from justuno_braze.services.workflows import (
+    PreviewResult,
+    UnknownWorkflow,
+    VersionView,
+    WorkflowView,
 )
 
 __all__ = [
     "NOT_ENROLLED",
+    "ConnectionRefused",
+    "ConnectionView",
+    "Day",
+    "DeliveryPage",
+    "DemoSeed",
     "Enqueue",
+    "GroupCommit",
+    "IngestRefused",
+    "IngestResult",
+    "LedgerPage",
+    "NewAccount",
+    "NotADeadLetter",
     "Preview",
+    "PreviewResult",
+    "ProfileDetail",
+    "ProfilePage",
     "ReplayFilter",
+    "ReplayRequest",
     "Skipped",
+    "Summary",
+    "TimeRange",
+    "UnknownConnection",
+    "UnknownWorkflow",
+    "VersionView",
+    "WorkflowView",
     "braze_schema",
+    "catalog",
+    "connect_braze",
     "connection_for",
+    "create_account",
+    "ingest",
     "matching_dead_letters",
     "open_app_store",
     "parse_events",
     "preview",
     "profile_of",
     "replay",
+    "resolve_connection",
+    "seed_demo",
+    "sign",
     "source_key",
-    "step_problems",
     "sync_jobs",
     "workflow_id",
 ]

@@ -8,27 +8,32 @@ ends). Cells are **CSV-injection safe**: a text cell that starts with ``=``, ``+
 leading ``'`` so that Excel, LibreOffice and Google Sheets show it as text instead of
 running it (OWASP "CSV Injection"). Numbers and times are never prefixed.
 
-The listing's cursor is ``<occurred_at µs>.<id>`` of the last entry of a page: the next
-page starts at that time, so each page reads from the ledger's (account, time, id) index.
+The listing's cursor is ``<occurred_at µs>.<id>`` of the last entry of a page (keyset
+paging on the ledger's (account, time, id) index: no page rereads earlier ones).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, and_, or_, select
 
 from justuno_braze.errors import InputError
-from justuno_braze.services.profiles import check_limit
 from justuno_braze.services.time_range import TimeRange
 from justuno_braze.store import LedgerEntry, Store
 from justuno_braze.store.consent import COLUMNS
-from justuno_braze.store.tables import from_micros, to_micros
+from justuno_braze.store.scoped import page_size
+from justuno_braze.store.session import reading
+from justuno_braze.store.tables import consent_ledger, from_micros, to_micros
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_FLUSH_ROWS = 500  # rows per chunk of the streamed CSV
+_L = consent_ledger
 
 
 def safe_cell(value: object) -> object:
@@ -51,7 +56,7 @@ async def export_csv(store: Store, account_id: int, window: TimeRange) -> AsyncI
     streamed from the database."""
     yield csv_header()
     rows: list[tuple[object, ...]] = []
-    entries = store.consent.export(account_id, since=window.since, until=window.until)
+    entries = _stream(store, account_id, window.since, window.until)
     try:
         async for entry in entries:
             rows.append(tuple(safe_cell(v) for v in entry.values()))
@@ -100,26 +105,50 @@ async def list_entries(
     cursor: str | None = None,
     limit: int = 100,
 ) -> LedgerPage:
-    """A page of the account's ledger entries in ``window``, oldest first."""
-    check_limit(limit)
-    since, after_id = window.since, 0
+    """A page of the account's ledger entries in ``window``, oldest first (keyset paging
+    on the ledger's (account, time, id) index)."""
+    page_size(limit)
+    where = [
+        _L.c.account_id == account_id,
+        _L.c.occurred_at >= window.since,
+        _L.c.occurred_at < window.until,
+    ]
     if cursor:
         at, after_id = decode_cursor(cursor)
-        if at > since:
-            since = at
-    if since >= window.until:
-        return LedgerPage([], None)
-    items: list[LedgerEntry] = []
-    entries = store.consent.export(account_id, since=since, until=window.until)
-    try:
-        async for entry in entries:
-            if cursor and entry.occurred_at == since and entry.id <= after_id:
-                continue  # already on an earlier page
-            items.append(entry)
-            if len(items) > limit:
-                break
-    finally:
-        await entries.aclose()
+        where.append(or_(_L.c.occurred_at > at, and_(_L.c.occurred_at == at, _L.c.id > after_id)))
+    stmt = _entries().where(*where).order_by(_L.c.occurred_at, _L.c.id).limit(limit + 1)
+    async with reading(store.engine) as conn:
+        items = [LedgerEntry(*row) for row in await conn.execute(stmt)]
     more = len(items) > limit
     items = items[:limit]
     return LedgerPage(items, encode_cursor(items[-1]) if more else None)
+
+
+async def for_visitor(
+    store: Store, account_id: int, visitor_id: str, *, limit: int
+) -> list[LedgerEntry]:
+    """The visitor's latest ledger entries, newest first (for the profile page)."""
+    stmt = (
+        _entries()
+        .where(_L.c.account_id == account_id, _L.c.visitor_id == visitor_id)
+        .order_by(_L.c.occurred_at.desc(), _L.c.id.desc())
+        .limit(page_size(limit))
+    )
+    async with reading(store.engine) as conn:
+        return [LedgerEntry(*row) for row in await conn.execute(stmt)]
+
+
+def _entries() -> Select[Any]:
+    """The ledger's exported columns (``COLUMNS`` order) — the repository's ``export``
+    streams a time range; these are the page reads the API needs besides."""
+    return select(*(_L.c[name] for name in COLUMNS))
+
+
+def _stream(
+    store: Store, account_id: int, since: datetime, until: datetime
+) -> AsyncGenerator[LedgerEntry, None]:
+    """The ledger export (an async generator: closed early when a page is full)."""
+    return cast(
+        AsyncGenerator[LedgerEntry, None],
+        store.consent.export(account_id, since=since, until=until),
+    )

@@ -10,15 +10,12 @@ apart, :mod:`justuno_braze.events`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from sqlalchemy import select
 
 from justuno_braze.errors import InputError
 from justuno_braze.events import Event
+from justuno_braze.services import consent as ledger
 from justuno_braze.store import Delivery, LedgerEntry, Store, StoredProfile
-from justuno_braze.store.consent import COLUMNS as LEDGER_COLUMNS
 from justuno_braze.store.profiles import lookup_email
-from justuno_braze.store.session import reading
-from justuno_braze.store.tables import consent_ledger
 
 RETURN_VISITOR_SESSIONS = 2
 MAX_LIMIT = 500
@@ -97,7 +94,7 @@ async def profile_detail(store: Store, account_id: int, visitor_id: str) -> Prof
     if stored is None:
         return None
     events = await store.events.for_visitor(account_id, visitor_id, limit=RECENT_EVENTS)
-    consent = await consent_for_visitor(store, account_id, visitor_id, limit=RECENT_CONSENT)
+    consent = await ledger.for_visitor(store, account_id, visitor_id, limit=RECENT_CONSENT)
     deliveries = await store.deliveries.history_for_profile(
         account_id, visitor_id, limit=RECENT_DELIVERIES
     )
@@ -112,22 +109,3 @@ async def profile_deliveries(
     if await store.profiles.get(account_id, visitor_id) is None:
         return None
     return await store.deliveries.history_for_profile(account_id, visitor_id, limit=limit)
-
-
-async def consent_for_visitor(
-    store: Store, account_id: int, visitor_id: str, *, limit: int
-) -> list[LedgerEntry]:
-    """The visitor's latest consent-ledger entries, newest first.
-
-    The ledger repository only exports by time range; this is the per-visitor read the
-    profile page needs (same columns, scoped to the account).
-    """
-    stmt = (
-        select(*(consent_ledger.c[name] for name in LEDGER_COLUMNS))
-        .where(consent_ledger.c.account_id == account_id, consent_ledger.c.visitor_id == visitor_id)
-        .order_by(consent_ledger.c.occurred_at.desc(), consent_ledger.c.id.desc())
-        .limit(limit)
-    )
-    async with reading(store.engine) as conn:
-        rows = (await conn.execute(stmt)).all()
-    return [LedgerEntry(*row) for row in rows]

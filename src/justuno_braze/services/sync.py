@@ -44,14 +44,6 @@ def workflow_id(workflow_or_name: Workflow | str) -> str:
     return (slug or "workflow")[:MAX_WORKFLOW_ID]
 
 
-def step_problems(workflow: Workflow, schema: AttributeSchema | None) -> list[str]:
-    """Every problem that refuses the workflow given Braze's schema (S9: Object targets)."""
-    problems: list[str] = []
-    for i, step in enumerate(workflow.steps):
-        problems.extend(step.problems(schema, prefix=f"steps[{i}].sync_to_app"))
-    return problems
-
-
 def profile_of(events: Sequence[Event]) -> Profile:
     """The merge of a visitor's events, in the order given."""
     if not events:
@@ -93,7 +85,7 @@ def preview(
     Raises ``WorkflowError`` when the schema refuses a step (S9), ``InputError`` when the
     events belong to different visitors.
     """
-    problems = step_problems(workflow, schema)
+    problems = workflow.problems(schema)
     if problems:
         raise WorkflowError(problems)
     profile = profile_of(events)

@@ -1,0 +1,168 @@
+"""Who is calling, and for which account: the dependencies every router uses.
+
+- Management endpoints: ``Authorization: Bearer <api token>`` (token kind ``api``).
+- Ingestion: the account's ingest token (kind ``ingest``) as a Bearer token, or an
+  HMAC-SHA256 body signature (see :mod:`justuno_braze.web.api.ingest`).
+
+Every route under ``/api/v1/accounts/{account}/…`` depends on :func:`account_scope`: the
+account is resolved by slug and must be the token's own; an unknown account and another
+account's slug get the SAME 404 (existence is never revealed). A missing or invalid token
+is 401 (checked first, so unauthenticated callers learn nothing about accounts).
+
+Routers declare ``account: AccountScope`` (an ``Annotated`` dependency) and read the
+store/settings/clock through ``StoreDep`` / ``SettingsDep`` / ``NowDep``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from justuno_braze.config import Settings
+from justuno_braze.store import Account, Store, TokenRecord
+
+API = "api"  # token kind of the management API
+INGEST = "ingest"  # token kind of event ingestion
+ACCOUNT_NOT_FOUND = "account not found"
+UNAUTHORIZED = "missing or invalid API token (send 'Authorization: Bearer <token>')"
+
+api_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiToken",
+    description="The account's management API token (kind 'api').",
+)
+ingest_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="IngestToken",
+    description="The account's ingest token (kind 'ingest'); or sign the body with "
+    "X-Justuno-Signature instead.",
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_now(request: Request) -> datetime:
+    """The request's time, from the app's clock (tests inject one)."""
+    clock: Clock = request.app.state.clock
+    return clock()
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+NowDep = Annotated[datetime, Depends(get_now)]
+AccountSlug = Annotated[
+    str, Path(min_length=1, max_length=100, description="The account's slug, e.g. 'demo'")
+]
+
+
+def unauthorized(message: str = UNAUTHORIZED) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def account_not_found() -> HTTPException:
+    return HTTPException(404, ACCOUNT_NOT_FOUND)
+
+
+class TokenCache:
+    """Recently authenticated tokens of the ingestion hot path, kept ``ttl`` seconds (by
+    the token's sha256, never the token): a revoked ingest token works at most ``ttl``
+    seconds longer. Accounts (never renamed) are remembered by slug."""
+
+    def __init__(self, ttl: float = 5.0, limit: int = 10_000) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self._tokens: dict[str, tuple[float, TokenRecord]] = {}
+        self._accounts: dict[str, Account] = {}
+
+    def token(self, plain: str) -> TokenRecord | None:
+        found = self._tokens.get(_digest(plain))
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def remember_token(self, plain: str, record: TokenRecord) -> None:
+        if len(self._tokens) >= self.limit:
+            self._tokens.clear()
+        self._tokens[_digest(plain)] = (time.monotonic(), record)
+
+    def account(self, slug: str) -> Account | None:
+        return self._accounts.get(slug)
+
+    def remember_account(self, account: Account) -> None:
+        if len(self._accounts) >= self.limit:
+            self._accounts.clear()
+        self._accounts[account.slug] = account
+
+
+def _digest(plain: str) -> str:
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+async def authenticate(
+    store: Store,
+    credentials: HTTPAuthorizationCredentials | None,
+    kind: str,
+    now: datetime,
+    *,
+    cache: TokenCache | None = None,
+) -> TokenRecord:
+    """The live token of ``kind`` in ``credentials``, or 401."""
+    if credentials is None or not credentials.credentials:
+        raise unauthorized()
+    plain = credentials.credentials
+    record = cache.token(plain) if cache is not None else None
+    if record is None or record.kind != kind:
+        record = await store.tokens.authenticate(plain, kind, now=now)
+        if record is None:
+            raise unauthorized()
+        if cache is not None:
+            cache.remember_token(plain, record)
+    return record
+
+
+async def account_for(
+    store: Store, slug: str, account_id: int, *, cache: TokenCache | None = None
+) -> Account:
+    """The account ``slug`` when it is ``account_id``'s; else 404 (same as unknown)."""
+    account = cache.account(slug) if cache is not None else None
+    if account is None:
+        account = await store.accounts.by_slug(slug)
+        if account is not None and cache is not None:
+            cache.remember_account(account)
+    if account is None or account.id != account_id:
+        raise account_not_found()
+    return account
+
+
+async def account_scope(
+    account: AccountSlug,
+    store: StoreDep,
+    now: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_bearer)],
+) -> Account:
+    """The caller's account for a management route: API token, then slug must match."""
+    record = await authenticate(store, credentials, API, now)
+    return await account_for(store, account, record.account_id)
+
+
+AccountScope = Annotated[Account, Depends(account_scope)]
