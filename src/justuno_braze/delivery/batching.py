@@ -146,16 +146,18 @@ def coalesce(
 
 def _single(job: JobLike) -> UserUpdate:
     event = job.event
+    # Positional (the field order of UserUpdate): one of these per claimed user.
     return UserUpdate(
-        connection_id=job.connection_id,
-        user_key=job.user_key,
-        occurred_at=job.occurred_at,
-        job_ids=[job.id],
-        attributes=job.attributes,
-        events=[event] if event is not None else [],
-        event_keys=[job.source_key] if event is not None else [],
-        first_enqueued_at=job.enqueued_at,
-        attempts=job.attempts,
+        job.connection_id,
+        job.user_key,
+        job.occurred_at,
+        [job.id],
+        job.attributes,
+        None,
+        [event] if event is not None else [],
+        [job.source_key] if event is not None else [],
+        job.enqueued_at,
+        job.attempts,
     )
 
 

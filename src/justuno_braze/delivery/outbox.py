@@ -12,6 +12,8 @@ API notes for the worker (F2):
   leased by ``worker_id``; they return how many jobs they changed (a lower number than
   asked means the lease was lost to another worker: drop those results). Returning the
   count is an addition to the agreed ``-> None``.
+- ``claim_batch`` is ``claim`` for the worker's hot loop: the same jobs as
+  :class:`ClaimedJob` tuples (a ``Job``'s fields, no per-job dataclass construction).
 - A lease expiry is stored in ``available_at`` while a job is ``leased``; a lease covers
   ``[claim, claim + lease_seconds)``: at ``now >= lease_until`` it is reclaimable.
 """
@@ -22,14 +24,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from justuno_braze.errors import InputError
-from justuno_braze.store.dialect import chunks, ids_in
-from justuno_braze.store.leases import JOB_COLUMNS, pick_users
+from justuno_braze.store.dialect import chunks
+from justuno_braze.store.leases import JOB_COLUMNS, Reader, members, pick_users
 from justuno_braze.store.outbox_insert import insert_jobs
 from justuno_braze.store.session import reading, transaction
 from justuno_braze.store.tables import outbox
@@ -65,6 +67,20 @@ class Job(NewJob):
     last_error: str | None
 
 
+class ClaimedJob(NamedTuple):
+    """A claimed job as ``claim_batch`` returns it: what delivery reads of a :class:`Job`."""
+
+    id: int
+    connection_id: int
+    user_key: str
+    source_key: str
+    occurred_at: datetime
+    attributes: Mapping[str, Any] | None
+    event: Mapping[str, Any] | None
+    attempts: int
+    enqueued_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """A job that Braze refused for good (or that ran out of retries), with the reason."""
@@ -86,6 +102,30 @@ class DeadLetter:
 
 
 _O = outbox
+# What a claim reads after ``QUEUE_HEAD`` (id, connection_id, user_key, state,
+# available_at): everything of a Job, or only what delivery needs.
+_JOB = (
+    _O.c.source_key,
+    _O.c.occurred_at,
+    _O.c.attributes,
+    _O.c.event,
+    _O.c.import_id,
+    _O.c.workflow_id,
+    _O.c.workflow_version,
+    _O.c.attempts,
+    _O.c.enqueued_at,
+    _O.c.last_error,
+    _O.c.account_id,
+    _O.c.visitor_id,
+)
+_DELIVERY = (
+    _O.c.source_key,
+    _O.c.occurred_at,
+    _O.c.attributes,
+    _O.c.event,
+    _O.c.attempts,
+    _O.c.enqueued_at,
+)
 _DEAD = _O.c.state == literal_column("'dead'")  # inline: matches the partial index
 
 
@@ -124,25 +164,79 @@ class Outbox:
         Never returns a job of a user on which another worker holds a live lease; expired
         leases are reclaimed. See the module docstring.
         """
+        rows, read = await self._lease(worker_id, limit, now, lease_seconds, _JOB)
+        time, json = read.time, read.json
+        return [
+            Job(
+                r[1],
+                r[2],
+                r[5],
+                time(r[6]),
+                json(r[7]),
+                json(r[8]),
+                r[9],
+                r[10],
+                r[11],
+                r[15],
+                r[16],
+                id=r[0],
+                attempts=r[12],
+                enqueued_at=time(r[13]),
+                last_error=r[14],
+            )
+            for r in rows
+        ]
+
+    async def claim_batch(
+        self, *, worker_id: str, limit: int, now: datetime, lease_seconds: float
+    ) -> list[ClaimedJob]:
+        """:meth:`claim` for the worker's hot loop: the same jobs as :class:`ClaimedJob`
+        tuples (no per-job dataclass, only the columns delivery reads)."""
+        rows, read = await self._lease(worker_id, limit, now, lease_seconds, _DELIVERY)
+        time, json, new = read.time, read.json, tuple.__new__
+        return [
+            new(ClaimedJob, (*r[:3], r[5], time(r[6]), json(r[7]), json(r[8]), r[9], time(r[10])))
+            for r in rows
+        ]
+
+    async def _lease(
+        self,
+        worker_id: str,
+        limit: int,
+        now: datetime,
+        lease_seconds: float,
+        payload: Sequence[Any],
+    ) -> tuple[list[Any], Reader]:
+        """Pick whole users and lease their jobs; the rows (``QUEUE_HEAD`` + ``payload``)
+        in claim order, and how to decode them."""
         if limit < 1:
             raise InputError("must be at least 1", field="limit")
         _aware(now, "now")
         lease_until = now + timedelta(seconds=lease_seconds)
         async with transaction(self._engine) as conn:
-            claimed = await pick_users(conn, limit=limit, now=now)
-            ids = [row.id for rows in claimed for row in rows]
-            if not ids:
-                return []
+            reader = Reader(conn)
+            claimed = await pick_users(conn, limit=limit, now=now, reader=reader, payload=payload)
+            rows = [row for jobs in claimed for row in jobs]
+            if not rows:
+                return [], reader
+            lease = update(_O).values(
+                state="leased", lease_owner=worker_id, available_at=lease_until
+            )
+            ids = [row[0] for row in rows]
+            if conn.dialect.name == "sqlite":
+                # One writer (BEGIN IMMEDIATE) read these rows in this very transaction:
+                # every one of them is leased, no need to read the ids back.
+                await conn.execute(lease.where(members(conn, _O.c.id, ids)))
+                return rows, reader
             leased: set[int] = set()
             for chunk in chunks(ids):
                 result = await conn.execute(
-                    update(_O)
-                    .where(ids_in(conn, _O.c.id, chunk), _O.c.available_at <= now)
-                    .values(state="leased", lease_owner=worker_id, available_at=lease_until)
-                    .returning(_O.c.id)
+                    lease.where(members(conn, _O.c.id, chunk), _O.c.available_at <= now).returning(
+                        _O.c.id
+                    )
                 )
                 leased.update(result.scalars())
-        return [_job(row) for rows in claimed for row in rows if row.id in leased]
+        return [row for row in rows if row[0] in leased], reader
 
     async def extend_lease(
         self, job_ids: Sequence[int], *, worker_id: str, now: datetime, lease_seconds: float
@@ -241,7 +335,7 @@ class Outbox:
                 changed = 0
                 for chunk in chunks(list(ids)):
                     result = await conn.execute(
-                        update(_O).where(ids_in(conn, _O.c.id, chunk), *where).values(**values)
+                        update(_O).where(members(conn, _O.c.id, chunk), *where).values(**values)
                     )
                     changed += result.rowcount
                 return changed
@@ -305,7 +399,7 @@ async def _set(
     changed = 0
     for chunk in chunks(list(ids)):
         result = await conn.execute(
-            update(_O).where(ids_in(conn, _O.c.id, chunk), *where).values(**values)
+            update(_O).where(members(conn, _O.c.id, chunk), *where).values(**values)
         )
         changed += result.rowcount
     return changed
@@ -354,43 +448,6 @@ def _row(job: NewJob, now: datetime) -> dict[str, Any]:
         "available_at": now,
         "enqueued_at": now,
     }
-
-
-def _job(row: Any) -> Job:
-    (
-        id_,
-        cid,
-        user,
-        source,
-        occurred,
-        attrs,
-        event,
-        imp,
-        wf,
-        wv,
-        attempts,
-        enq,
-        error,
-        acc,
-        vis,
-    ) = row[:15]
-    return Job(
-        cid,
-        user,
-        source,
-        occurred,
-        attrs,
-        event,
-        imp,
-        wf,
-        wv,
-        acc,
-        vis,
-        id=id_,
-        attempts=attempts,
-        enqueued_at=enq,
-        last_error=error,
-    )
 
 
 def _dead_letter(row: Any) -> DeadLetter:

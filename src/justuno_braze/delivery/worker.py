@@ -21,7 +21,8 @@ import random
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from sqlalchemy import select
 from justuno_braze.braze.client import BrazeClient
 from justuno_braze.config import Settings
 from justuno_braze.delivery.batching import UserUpdate, coalesce
-from justuno_braze.delivery.outbox import Job
+from justuno_braze.delivery.outbox import ClaimedJob
 from justuno_braze.delivery.sender import (
     BatchReport,
     Lane,
@@ -60,6 +61,27 @@ class DrainResult:
 
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
+
+
+# Batches allocate many short-lived objects (rows, updates, bodies): collecting the
+# youngest generation every 700 allocations costs ~15 % of the worker's CPU per profile.
+GC_THRESHOLD = (50_000, 50, 100)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Raise the garbage collector's thresholds to ``GC_THRESHOLD`` (never lower them)
+    while delivering; the previous thresholds come back afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(*(max(old, new) for old, new in zip(before, GC_THRESHOLD, strict=False)))
+    try:
+        yield
+    finally:
+        # Collect what delivering left in the young generations first: restored as they
+        # are, counts run up under the raised thresholds would trigger a full collection of
+        # the whole process at the next allocation.
+        gc.collect(1)
+        gc.set_threshold(*before)
 
 
 def _describe(exc: BaseException) -> str:
@@ -147,6 +169,12 @@ class Worker:
     async def _loop(
         self, *, stop: asyncio.Event, import_id: str | None, until_idle: bool = False
     ) -> int:
+        with _fewer_collections():
+            return await self._deliver_until(stop=stop, import_id=import_id, until_idle=until_idle)
+
+    async def _deliver_until(
+        self, *, stop: asyncio.Event, import_id: str | None, until_idle: bool
+    ) -> int:
         self._stopping = False
         tasks: set[asyncio.Task[BatchReport]] = set()
         stop_wait = asyncio.ensure_future(stop.wait())
@@ -203,8 +231,8 @@ class Worker:
             self._paused.setdefault(connection_id, connection.status_reason or "failing")
         return True
 
-    async def _claim(self) -> list[Job]:
-        return await self.store.outbox.claim(
+    async def _claim(self) -> list[ClaimedJob]:
+        return await self.store.outbox.claim_batch(
             worker_id=self.worker_id,
             limit=self.batch_size,
             now=_utc(self._clock()),
@@ -213,7 +241,7 @@ class Worker:
 
     # --- one batch --------------------------------------------------------------------
 
-    async def _deliver(self, jobs: list[Job]) -> BatchReport:
+    async def _deliver(self, jobs: list[ClaimedJob]) -> BatchReport:
         started = time.perf_counter()
         cap, combined = self.settings.batch_cap, self.settings.combined_cap
         updates = coalesce(jobs, cap=cap, combined_cap=combined)
@@ -367,7 +395,7 @@ async def run_worker_process(
 
     # This process only delivers: batches allocate many short-lived objects, so collect
     # garbage less often (measured ~10-20 % less CPU per profile).
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(*GC_THRESHOLD)
     vault = Vault.from_settings(settings, var_dir)
     store = await open_store(settings.database_url, upgrade=False, vault=vault)
     try:

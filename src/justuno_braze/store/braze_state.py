@@ -2,7 +2,10 @@
 events it already counted (so a replay never counts one twice).
 
 One row per user holds ``{attribute: [value, µs since epoch]}``; ``save`` merges per
-attribute and keeps the newer of the stored and the given time.
+attribute and keeps the newer of the stored and the given time. The merge runs in the
+database: one ``INSERT … SELECT FROM json_each(:rows) ON CONFLICT DO UPDATE`` per chunk of
+users, whose update keeps, per attribute, the entry with the newer time (``json_patch``
+on SQLite, ``jsonb ||`` on PostgreSQL) — no read of the stored rows, no per-row binding.
 """
 
 from __future__ import annotations
@@ -11,15 +14,39 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from justuno_braze.store.dialect import upsert_insert
+from justuno_braze.store.leases import members
 from justuno_braze.store.session import reading, transaction
 from justuno_braze.store.tables import braze_state, from_micros, sent_events, to_micros
 
 AttributeState = dict[str, tuple[Any, datetime]]
 _CHUNK = 5000
+# ``:rows`` is one JSON object {user_key: {attribute: [value, micros]}}. On conflict, an
+# attribute of the new row replaces the stored one unless the stored time is newer.
+_SAVE_SQLITE = text(
+    "INSERT INTO braze_state (connection_id, user_key, attributes)"
+    " SELECT :connection_id, r.key, r.value FROM json_each(:rows) AS r WHERE true"
+    " ON CONFLICT (connection_id, user_key) DO UPDATE SET attributes = json_patch("
+    "braze_state.attributes, (SELECT json_group_object(n.key, json(n.value))"
+    " FROM json_each(excluded.attributes) AS n"
+    " LEFT JOIN json_each(braze_state.attributes) AS o ON o.key = n.key"
+    " WHERE o.key IS NULL OR o.value ->> 1 <= n.value ->> 1))"
+)
+_SAVE_POSTGRES = text(
+    "INSERT INTO braze_state (connection_id, user_key, attributes)"
+    " SELECT CAST(:connection_id AS bigint), r.key, r.value"
+    " FROM json_each(CAST(:rows AS json)) AS r"
+    " ON CONFLICT (connection_id, user_key) DO UPDATE SET attributes = CAST("
+    "CAST(braze_state.attributes AS jsonb) || coalesce((SELECT jsonb_object_agg(n.key, n.value)"
+    " FROM jsonb_each(CAST(excluded.attributes AS jsonb)) AS n"
+    " WHERE CAST(CAST(braze_state.attributes AS jsonb) -> n.key ->> 1 AS bigint) IS NULL"
+    " OR CAST(CAST(braze_state.attributes AS jsonb) -> n.key ->> 1 AS bigint)"
+    " <= CAST(n.value ->> 1 AS bigint)), CAST('{}' AS jsonb)) AS json)"
+)
 
 
 class BrazeState:
@@ -33,18 +60,23 @@ class BrazeState:
         out: dict[str, AttributeState] = {}
         if not user_keys:
             return out
+        times: dict[int, datetime] = {}  # a batch's attributes share few distinct times
         async with reading(self._engine) as conn:
             for chunk in _chunks(user_keys):
                 rows = await conn.execute(
                     select(braze_state.c.user_key, braze_state.c.attributes).where(
                         braze_state.c.connection_id == connection_id,
-                        braze_state.c.user_key.in_(chunk),
+                        members(conn, braze_state.c.user_key, chunk),
                     )
                 )
-                for user_key, attributes in rows:
-                    out[user_key] = {
-                        name: (pair[0], from_micros(pair[1])) for name, pair in attributes.items()
-                    }
+                for user_key, attributes in rows.all():
+                    state: AttributeState = {}
+                    for name, (value, micros) in attributes.items():
+                        at = times.get(micros)
+                        if at is None:
+                            at = times[micros] = from_micros(micros)
+                        state[name] = (value, at)
+                    out[user_key] = state
         return out
 
     async def save(
@@ -55,34 +87,20 @@ class BrazeState:
             return
         keys = list(updates)
         async with transaction(self._engine) as conn:
+            statement = _SAVE_POSTGRES if conn.dialect.name == "postgresql" else _SAVE_SQLITE
             for chunk in _chunks(keys):
-                stored = {
-                    user_key: attributes
-                    for user_key, attributes in await conn.execute(
-                        select(braze_state.c.user_key, braze_state.c.attributes).where(
-                            braze_state.c.connection_id == connection_id,
-                            braze_state.c.user_key.in_(chunk),
-                        )
-                    )
-                }
-                rows = []
+                rows: dict[str, dict[str, tuple[Any, int]]] = {}
+                last: datetime | None = None
+                micros = 0
                 for user_key in chunk:
-                    merged: dict[str, list[Any]] = dict(stored.get(user_key) or {})
+                    row = rows[user_key] = {}
                     for name, (value, at) in updates[user_key].items():
-                        micros = to_micros(at)
-                        old = merged.get(name)
-                        if old is None or old[1] <= micros:
-                            merged[name] = [value, micros]
-                    rows.append(
-                        {"connection_id": connection_id, "user_key": user_key, "attributes": merged}
-                    )
-                stmt = upsert_insert(conn.dialect, braze_state)
+                        if at is not last:  # one user's attributes mostly share a time
+                            last, micros = at, to_micros(at)
+                        row[name] = (value, micros)
                 await conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["connection_id", "user_key"],
-                        set_={"attributes": stmt.excluded.attributes},
-                    ),
-                    rows,
+                    statement,
+                    {"connection_id": connection_id, "rows": orjson.dumps(rows).decode()},
                 )
 
     async def seen_events(self, connection_id: int, keys: Sequence[str]) -> set[str]:

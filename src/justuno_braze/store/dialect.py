@@ -10,18 +10,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, Table, any_, literal
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from justuno_braze.errors import StoreError
 
 _SQLITE = {"sqlite", "sqlite+aiosqlite", "sqlite+pysqlite"}
 CHUNK = 10_000  # rows or ids per statement: far below both databases' parameter limits
-_ID_ARRAY = ARRAY(BigInteger())
 T = TypeVar("T")
 _POSTGRES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg_async"}
 
@@ -64,11 +61,3 @@ def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     """``items`` in slices of at most ``CHUNK``."""
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
-
-
-def ids_in(conn: AsyncConnection, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column IN (…)``; on PostgreSQL ``column = ANY(array)``: one statement text,
-    prepared once, where an IN list makes a new statement for every length."""
-    if conn.dialect.name == "postgresql":
-        return column == any_(literal(list(ids), _ID_ARRAY))  # type: ignore[no-any-return]
-    return column.in_(ids)  # type: ignore[no-any-return]

@@ -19,15 +19,35 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, literal, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import ARRAY
+import orjson
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from justuno_braze.store.dialect import chunks
-from justuno_braze.store.tables import Id, UtcDateTime, connections
+from justuno_braze.store.tables import Id, UtcDateTime, connections, from_micros, to_micros
 from justuno_braze.store.tables import outbox as _O
 
 MAX_PAGES = 4  # a claim scans at most this many pages of due jobs
@@ -51,20 +71,114 @@ JOB_COLUMNS = (  # what a Job is made of, in this order
     _O.c.state,
     _O.c.available_at,
 )
-_ADVISORY_LOCKS = text(
-    "SELECT k FROM unnest(CAST(:keys AS bigint[])) AS t(k) WHERE pg_try_advisory_xact_lock(k)"
+# What a claim reads of each queued job first (``pick_users`` rows start with these, the
+# caller's payload columns follow).
+QUEUE_HEAD = (_O.c.id, _O.c.connection_id, _O.c.user_key, _O.c.state, _O.c.available_at)
+_ADVISORY_LOCKS = text(  # the keys as one JSON text: see ``members``
+    "SELECT k FROM (SELECT CAST(value AS bigint) AS k"
+    " FROM json_array_elements_text(CAST(:keys AS json))) AS t"
+    " WHERE pg_try_advisory_xact_lock(k)"
 )
-_TEXT_ARRAY = ARRAY(String())
+_RAW_TIME = BigInteger()
+_AWARE = DateTime(timezone=True)
+_RAW_JSON = Text()
 
 
-async def pick_users(conn: AsyncConnection, *, limit: int, now: datetime) -> list[list[Any]]:
-    """Choose whole users to claim (inside the claim transaction); see ``Outbox.claim``."""
+def members(conn: AsyncConnection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` with the values as ONE JSON text parameter (orjson encodes it
+    in C; a driver's array dumper or an expanding ``IN (?, ?, …)`` works per element), in a
+    constant statement that is compiled and prepared once. PostgreSQL: ``= ANY(ARRAY(SELECT
+    … json_array_elements_text(…)))``, an index condition like ``= ANY(array)``; SQLite:
+    ``IN (SELECT value FROM json_each(…))``."""
+    if not values:
+        return false()
+    if conn.dialect.name == "postgresql":
+        cast = "bigint" if isinstance(values[0], int) else "text"
+        each = (
+            text(f"SELECT CAST(json_array_elements_text(CAST(:members AS json)) AS {cast})")
+            .bindparams(_as_json(values))
+            .columns(column.type)
+        )
+        return column == any_(func.array(each.scalar_subquery()))  # type: ignore[no-any-return]
+    found: Select[Any] = select(literal_column("value")).select_from(
+        text("json_each(:members)").bindparams(_as_json(values))
+    )
+    return column.in_(found)  # type: ignore[no-any-return]
+
+
+def _as_json(values: Sequence[Any]) -> BindParameter[str]:
+    # unique: a statement may hold several of these, each its own parameter
+    return bindparam("members", orjson.dumps(list(values)).decode(), unique=True)
+
+
+class Reader:
+    """How a claim reads the outbox's time and JSON columns without a per-value conversion
+    by the column types: SQLite's integer microseconds are read raw, compared as integers
+    and turned into a datetime once per distinct value (a batch's jobs share a few enqueue
+    and lease times); its JSON text is parsed with orjson directly. PostgreSQL's driver
+    already returns aware UTC datetimes (the session is in UTC) and parsed JSON."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.raw = conn.dialect.name == "sqlite"
+        self._memo: dict[int, datetime] = {}
+
+    def column(self, column: Any) -> Any:
+        if isinstance(column.type, UtcDateTime):
+            raw = _RAW_TIME if self.raw else _AWARE
+            return type_coerce(column, raw).label(column.name)
+        if self.raw and isinstance(column.type, JSON):
+            return type_coerce(column, _RAW_JSON).label(column.name)
+        return column
+
+    def encode(self, value: datetime) -> Any:
+        return to_micros(value) if self.raw else value
+
+    def time(self, value: Any) -> datetime:
+        if not self.raw:
+            return value  # type: ignore[no-any-return]
+        found = self._memo.get(value)
+        if found is None:
+            found = self._memo[value] = from_micros(value)
+        return found
+
+    def json(self, value: Any) -> Any:
+        return orjson.loads(value) if self.raw and value is not None else value
+
+    def literal(self, value: Any) -> Any:
+        return literal(value, _RAW_TIME) if self.raw else literal(value, UtcDateTime())
+
+
+async def pick_users(
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    now: datetime,
+    reader: Reader | None = None,
+    payload: Sequence[Any] = JOB_COLUMNS[3:15],
+) -> list[list[Any]]:
+    """Choose whole users to claim (inside the claim transaction); see ``Outbox.claim``.
+
+    Each chosen user's rows hold ``QUEUE_HEAD`` then ``payload``, as ``reader`` reads them
+    (on SQLite, times and JSON raw: decode them with the same reader)."""
+    return await _pick(conn, reader or Reader(conn), limit=limit, now=now, payload=payload)
+
+
+async def _pick(
+    conn: AsyncConnection,
+    reader: Reader,
+    *,
+    limit: int,
+    now: datetime,
+    payload: Sequence[Any],
+) -> list[list[Any]]:
     postgres = conn.dialect.name == "postgresql"
     chosen: list[list[Any]] = []
     seen: set[UserKey] = set()
     deferrals: list[dict[str, Any]] = []
     total = 0
-    after: tuple[datetime, int] | None = None
+    after: tuple[Any, int] | None = None
+    due_now = reader.encode(now)
+    available_at = reader.column(_O.c.available_at)
     failing = list(
         (await conn.execute(select(connections.c.id).where(connections.c.status != "ok"))).scalars()
     )
@@ -72,7 +186,7 @@ async def pick_users(conn: AsyncConnection, *, limit: int, now: datetime) -> lis
         # No join: the (available_at, id) index alone serves this scan, whatever the
         # planner's statistics say (a join let PostgreSQL pick a full scan + sort after a
         # bulk import). A failing connection's due jobs are filtered while scanning past.
-        scan = select(_O.c.id, _O.c.connection_id, _O.c.user_key, _O.c.available_at).where(
+        scan = select(_O.c.id, _O.c.connection_id, _O.c.user_key, available_at).where(
             _O.c.available_at <= now
         )
         if failing:
@@ -80,32 +194,29 @@ async def pick_users(conn: AsyncConnection, *, limit: int, now: datetime) -> lis
         if after is not None:
             scan = scan.where(
                 tuple_(_O.c.available_at, _O.c.id)
-                > tuple_(literal(after[0], UtcDateTime()), literal(after[1], Id))
+                > tuple_(reader.literal(after[0]), literal(after[1], Id))
             )
         scan = scan.order_by(_O.c.available_at, _O.c.id).limit(limit)
         page = (await conn.execute(scan)).all()
         if not page:
             break
-        after = (page[-1].available_at, page[-1].id)
-        users = [u for u in dict.fromkeys((r.connection_id, r.user_key) for r in page)]
-        users = [u for u in users if u not in seen]
+        after = (page[-1][3], page[-1][0])
+        users = [u for u in dict.fromkeys((r[1], r[2]) for r in page) if u not in seen]
         seen.update(users)
         if postgres and users:
             users = await _lock(conn, users)
-        queues = await _queues(conn, users)
+        queues = await _queues(conn, reader, users, payload)
         full = False
         for user in users:
             jobs = queues.get(user)
             if not jobs:
                 continue
-            waiting = [j for j in jobs if j.available_at > now]
+            waiting = [j for j in jobs if j[4] > due_now]
             if waiting:
-                if all(j.state == "pending" for j in waiting):
+                if all(j[3] == "pending" for j in waiting):
                     # A retry is backing off: its later jobs wait behind it (user order).
-                    until = max(j.available_at for j in waiting)
-                    deferrals.extend(
-                        {"b_id": j.id, "b_at": until} for j in jobs if j.available_at <= now
-                    )
+                    until = reader.time(max(j[4] for j in waiting))
+                    deferrals.extend({"b_id": j[0], "b_at": until} for j in jobs if j[4] <= due_now)
                 continue
             if total and total + len(jobs) > limit:
                 full = True
@@ -127,7 +238,9 @@ async def pick_users(conn: AsyncConnection, *, limit: int, now: datetime) -> lis
 async def _lock(conn: AsyncConnection, users: list[UserKey]) -> list[UserKey]:
     """The users whose advisory lock this transaction got (PostgreSQL)."""
     keys = [lock_key(u) for u in users]
-    got = set((await conn.execute(_ADVISORY_LOCKS, {"keys": keys})).scalars())
+    got = set(
+        (await conn.execute(_ADVISORY_LOCKS, {"keys": orjson.dumps(keys).decode()})).scalars()
+    )
     return [u for u, k in zip(users, keys, strict=True) if k in got]
 
 
@@ -138,30 +251,28 @@ def lock_key(user: UserKey) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def _queues(conn: AsyncConnection, users: list[UserKey]) -> dict[UserKey, list[Any]]:
+async def _queues(
+    conn: AsyncConnection, reader: Reader, users: list[UserKey], payload: Sequence[Any]
+) -> dict[UserKey, list[Any]]:
     """Every queued job (pending or leased) of ``users``, in (occurred_at, id) order."""
     out: dict[UserKey, list[Any]] = defaultdict(list)
     by_connection: dict[int, list[str]] = defaultdict(list)
     for connection_id, user_key in users:
         by_connection[connection_id].append(user_key)
+    columns = [reader.column(c) for c in (*QUEUE_HEAD, *payload)]
     for connection_id, keys in by_connection.items():
         for chunk in chunks(keys):
             # one connection at a time: ``user_key IN (…)`` is an index condition, where a
             # tuple IN became one bitmap scan per user on PostgreSQL
-            in_chunk = (
-                _O.c.user_key == any_(literal(list(chunk), _TEXT_ARRAY))  # one prepared plan
-                if conn.dialect.name == "postgresql"
-                else _O.c.user_key.in_(chunk)
-            )
             rows = await conn.execute(
-                select(*JOB_COLUMNS)
+                select(*columns)
                 .where(
                     _O.c.available_at.is_not(None),
                     _O.c.connection_id == connection_id,
-                    in_chunk,
+                    members(conn, _O.c.user_key, chunk),  # one prepared plan
                 )
                 .order_by(_O.c.user_key, _O.c.occurred_at, _O.c.id)
             )
-            for row in rows:
-                out[(connection_id, row.user_key)].append(row)
+            for row in rows.all():  # fetched at once: no per-row fetch calls
+                out[(connection_id, row[2])].append(row)
     return out
