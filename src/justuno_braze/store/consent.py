@@ -116,8 +116,11 @@ class ConsentLedger(Scoped):
         )
         async with reading(self._engine) as c:
             result = await c.stream(stmt)
-            async for row in result:
-                yield LedgerEntry(*row)
+            try:
+                async for row in result:
+                    yield LedgerEntry(*row)
+            finally:  # closed early (client gone): release the server-side cursor now
+                await result.close()
 
 
 def _row(
