@@ -15,7 +15,6 @@ from justuno_braze.errors import InputError
 from justuno_braze.events import Event
 from justuno_braze.services import consent as ledger
 from justuno_braze.store import Delivery, LedgerEntry, Store, StoredProfile
-from justuno_braze.store.profiles import lookup_email
 
 RETURN_VISITOR_SESSIONS = 2
 MAX_LIMIT = 500
@@ -73,8 +72,6 @@ async def list_profiles(
     """The account's profiles, newest first, filtered by email and/or visitor id."""
     before = parse_cursor(cursor)
     check_limit(limit)
-    if email is not None and lookup_email(email) is None:
-        return ProfilePage([], None)  # not an email: no profile has it
     if visitor_id is not None:
         visitor_id = visitor_id.strip()
         if not visitor_id:

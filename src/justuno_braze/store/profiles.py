@@ -150,7 +150,10 @@ class Profiles(Scoped):
         if before_id is not None:
             stmt = stmt.where(_P.c.id < before_id)
         if email is not None:
-            stmt = stmt.where(_P.c.email == lookup_email(email))
+            key = lookup_email(email)
+            if key is None:  # not an email: no profile is indexed under it
+                return []
+            stmt = stmt.where(_P.c.email == key)
         if visitor_id is not None:
             stmt = stmt.where(_P.c.visitor_id == visitor_id)
         if updated_since is not None:
