@@ -34,6 +34,7 @@ from justuno_braze import services
 from justuno_braze.braze.attributes import AttributeSchema
 from justuno_braze.config import Settings
 from justuno_braze.delivery.outbox import NewJob
+from justuno_braze.delivery.sender import BatchReport
 from justuno_braze.delivery.worker import Worker
 from justuno_braze.errors import InputError, WorkflowError
 from justuno_braze.events import Event, merge, parse_event
@@ -44,6 +45,10 @@ from justuno_braze.store.tables import outbox
 from justuno_braze.workflows.model import Workflow
 
 CHUNK = 1_000
+YIELD_ROWS = 100  # rows read between two turns of the event loop (early delivery runs)
+# Batches (of ten requests) the import's worker keeps in flight: Braze's latency, not our
+# CPU, bounds a backfill's delivery, and a user is in one batch only (claims are per user).
+IMPORT_PIPELINE = 4
 SHOWN_INVALID = 10
 MAX_CSV_FAILURES = 100  # consecutive unreadable rows before the file is refused
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -243,16 +248,17 @@ async def run_import(
     )
     summary.connection_id = connection.id
     schema = await services.braze_schema(store, settings, connection, request.api_key, now=now())
-    problems = services.step_problems(request.workflow, schema)
+    problems = request.workflow.problems(schema)
     if problems:
         raise WorkflowError(problems)
-    delivery = None if request.enqueue_only else (worker or Worker(store, settings))
+    delivery = None
+    if not request.enqueue_only:
+        delivery = worker or Worker(store, settings, pipeline=IMPORT_PIPELINE)
     early = _EarlyDelivery(delivery)
     try:
-        await _enqueue(store, request, schema, summary, now, progress, lines, early.kick)
-        await early.wait()
+        await _enqueue(store, request, schema, summary, now, progress, lines, early.enqueued)
         if delivery is not None:
-            await _drain(store, summary, progress, delivery)
+            await _drain(store, summary, progress, delivery, early)
     finally:
         await early.stop()
         if delivery is not None and worker is None:
@@ -269,7 +275,7 @@ async def _enqueue(
     now: Callable[[], datetime],
     progress: Progress,
     lines: int,
-    on_flush: Callable[[], None],
+    on_flush: Callable[[int], None],
 ) -> None:
     started = now()
     wid = services.workflow_id(request.workflow)
@@ -283,11 +289,13 @@ async def _enqueue(
         summary.already += len(batch) - inserted
         batch.clear()
         progress("read", summary.rows, lines)
-        on_flush()
+        on_flush(inserted)
 
     try:
         for line, item in read_rows(request.path, now=started):
             summary.rows += 1
+            if summary.rows % YIELD_ROWS == 0:
+                await asyncio.sleep(0)  # let the batches in flight take their answers
             if isinstance(item, InputError):
                 summary.invalid[_invalid_reason(item)] += 1
                 if len(summary.invalid_lines) < SHOWN_INVALID:
@@ -335,34 +343,69 @@ def _open_rejects(path: Path, summary: ImportSummary) -> IO[str] | None:
 
 
 class _EarlyDelivery:
-    """Delivers batches while the file is still being read (the worker's pipeline depth at
-    most), so Braze's latency overlaps the reading instead of following it."""
+    """Delivers batches while the file is still being read, so Braze's latency overlaps the
+    reading instead of following it: up to the worker's pipeline depth of batches at once,
+    started as jobs are enqueued and by each batch that made progress. It keeps count of
+    the jobs it has not claimed yet, so it does not ask the outbox for a batch when there
+    is none (what it misses — retries, jobs released — the drain delivers)."""
 
     def __init__(self, worker: Worker | None) -> None:
         self._worker = worker
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks: set[asyncio.Task[BatchReport | None]] = set()
+        self._unclaimed = 0  # enqueued by this run, not yet claimed by a batch of ours
+        self._stopped = False
 
-    def kick(self) -> None:
-        if self._worker is None:
+    def enqueued(self, jobs: int) -> None:
+        """``jobs`` new jobs are in the outbox: start batches for them."""
+        self._unclaimed += jobs
+        self._kick()
+
+    def _kick(self) -> None:
+        worker = self._worker
+        if worker is None or self._stopped:
             return
-        while len(self._tasks) < self._worker.pipeline:
-            task: asyncio.Task[object] = asyncio.ensure_future(self._worker.run_once())
+        while len(self._tasks) < worker.pipeline and self._unclaimed > 0:
+            self._unclaimed -= worker.batch_size  # at most; corrected when it is done
+            task = asyncio.ensure_future(worker.run_once())
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[BatchReport | None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is not None or self._worker is None:
+            return  # the drain delivers what is left
+        report = task.result()
+        claimed = report.claimed if report is not None else 0
+        self._unclaimed += self._worker.batch_size - claimed
+        if claimed == 0:
+            self._unclaimed = 0  # nothing claimable: the count was off (another worker)
+        elif report is not None and report.released < report.claimed:
+            self._kick()  # progress: claim the next batch
 
     async def wait(self) -> None:
-        """Let the batches in flight finish (a failure leaves its jobs to the drain)."""
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Let the batches in flight (and those they start) finish; a failure leaves its
+        jobs to the drain."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def stop(self) -> None:
         """Cancel what is still in flight (the import failed) and wait until it unwound:
         its leases lapse and a later run delivers those jobs."""
+        self._stopped = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def _drain(store: Store, summary: ImportSummary, progress: Progress, worker: Worker) -> None:
+async def _drain(
+    store: Store,
+    summary: ImportSummary,
+    progress: Progress,
+    worker: Worker,
+    early: _EarlyDelivery,
+) -> None:
+    """Finish the early batches, then drain what is left, reporting delivery progress."""
+
     async def report() -> None:
         while True:
             counts = await store.outbox.counts(import_id=summary.import_id)
@@ -371,6 +414,7 @@ async def _drain(store: Store, summary: ImportSummary, progress: Progress, worke
 
     reporter = asyncio.create_task(report())
     try:
+        await early.wait()
         result = await worker.drain(import_id=summary.import_id)
     finally:
         # Await the cancelled reporter: left to asyncio.run's clean-up it would unwind its

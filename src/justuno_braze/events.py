@@ -28,7 +28,7 @@ import ipaddress
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
@@ -77,18 +77,29 @@ def format_time(t: datetime) -> str:
 
 
 def _content_extras(e: Event) -> dict[str, JSON]:
+    return _extras(e.design_id, e.page_url, e.properties, e.consent, e.ip, e.consent_text)
+
+
+def _extras(
+    design_id: str | None,
+    page_url: str | None,
+    properties: Mapping[str, JSON],
+    consent: Mapping[str, bool],
+    ip: str | None,
+    consent_text: str | None,
+) -> dict[str, JSON]:
     out: dict[str, JSON] = {}
-    if e.design_id is not None:
-        out["design_id"] = e.design_id
-    if e.page_url is not None:
-        out["page_url"] = e.page_url
-    out["properties"] = dict(e.properties)
-    if e.consent:
-        out["consent"] = dict(e.consent)
-    if e.ip is not None:
-        out["ip"] = e.ip
-    if e.consent_text is not None:
-        out["consent_text"] = e.consent_text
+    if design_id is not None:
+        out["design_id"] = design_id
+    if page_url is not None:
+        out["page_url"] = page_url
+    out["properties"] = dict(properties)
+    if consent:
+        out["consent"] = dict(consent)
+    if ip is not None:
+        out["ip"] = ip
+    if consent_text is not None:
+        out["consent_text"] = consent_text
     return out
 
 
@@ -201,14 +212,21 @@ def _properties(value: object) -> dict[str, JSON]:
         if not isinstance(key, str) or not key.strip():
             raise InputError("property names must be non-empty strings", field="properties")
         if len(key) > MAX_KEY_LENGTH:
-            raise InputError(
-                f"property name is longer than {MAX_KEY_LENGTH} characters", field="properties"
-            )
-        fld = f"properties.{key}"
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            continue  # absent: an empty form field never erases a known value
-        out[key] = _json_value(raw, fld, 1)
+            raise _long_property_name()
+        if raw is None:
+            continue  # absent
+        if isinstance(raw, str):
+            if raw.strip():  # else absent: an empty form field never erases a known value
+                out[key] = raw
+            continue
+        out[key] = _json_value(raw, f"properties.{key}", 1)
     return out
+
+
+def _long_property_name() -> InputError:
+    return InputError(
+        f"property name is longer than {MAX_KEY_LENGTH} characters", field="properties"
+    )
 
 
 def _consent(value: object) -> dict[str, bool]:
@@ -248,38 +266,79 @@ def parse_event(data: object, *, now: datetime | None = None) -> Event:
     """
     if not isinstance(data, Mapping):
         raise InputError(f"an event must be a JSON object, not {_kind(data)}", field="event")
-    d: Mapping[str, Any] = data
+    return _event(data, now, None)
+
+
+def lead_event(
+    fields: Mapping[str, str],
+    occurred_at: datetime | None,
+    properties: Mapping[str, JSON],
+    consent: Mapping[str, bool],
+    *,
+    now: datetime,
+) -> Event:
+    """``parse_event`` for what a reader already took apart (the lead CSV reader).
+
+    ``fields`` holds the top-level string fields (``type``, ``visitor_id``, ``design_id``…),
+    ``occurred_at`` is an aware datetime or ``None`` (then ``now``). ``properties`` must
+    map non-blank names to non-blank stripped strings and ``consent`` ``sms``/``email`` to
+    booleans: those are taken as they are (only a name over 255 characters is refused),
+    everything else is checked exactly as ``parse_event`` checks it, in the same order, and
+    gives the same ``Event``.
+    """
+    return _event(fields, now, (occurred_at, properties, consent))
+
+
+_Trusted: TypeAlias = tuple[datetime | None, Mapping[str, JSON], Mapping[str, bool]]
+
+
+def _event(d: Mapping[str, Any], now: datetime | None, trusted: _Trusted | None) -> Event:
     type_ = _required(d.get("type"), "type")
     visitor_id = _required(d.get("visitor_id"), "visitor_id")
     if now is not None:
         now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    raw_time = d.get("occurred_at")
-    if raw_time is None and now is not None:
-        occurred_at = now
-    elif raw_time is None:
-        raise InputError("is required", field="occurred_at")
+    if trusted is None:
+        raw_time = d.get("occurred_at")
+        occurred_at = None if raw_time is None else parse_time(raw_time)
     else:
-        occurred_at = parse_time(raw_time)
-        if now is not None and occurred_at > now + FUTURE_SKEW:
-            raise InputError("is more than a day in the future", field="occurred_at")
-    event = Event(
-        event_id="",
-        type=type_,
-        visitor_id=visitor_id,
-        occurred_at=occurred_at,
-        design_id=_string(d.get("design_id"), "design_id", limit=MAX_ID_LENGTH, required=False),
-        page_url=_string(d.get("page_url"), "page_url", limit=MAX_TEXT_LENGTH, required=False),
-        properties=_properties(d.get("properties")),
-        consent=_consent(d.get("consent")),
-        ip=_ip(d.get("ip")),
-        consent_text=_string(
-            d.get("consent_text"), "consent_text", limit=MAX_TEXT_LENGTH, required=False
-        ),
+        occurred_at = None if trusted[0] is None else trusted[0].astimezone(UTC)
+    if occurred_at is None:
+        if now is None:
+            raise InputError("is required", field="occurred_at")
+        occurred_at = now
+    elif now is not None and occurred_at > now + FUTURE_SKEW:
+        raise InputError("is more than a day in the future", field="occurred_at")
+    design_id = _string(d.get("design_id"), "design_id", limit=MAX_ID_LENGTH, required=False)
+    page_url = _string(d.get("page_url"), "page_url", limit=MAX_TEXT_LENGTH, required=False)
+    properties: Mapping[str, JSON]
+    consent: Mapping[str, bool]
+    if trusted is None:
+        properties = _properties(d.get("properties"))
+        consent = _consent(d.get("consent"))
+    else:
+        properties, consent = trusted[1], trusted[2]
+        if any(len(key) > MAX_KEY_LENGTH for key in properties):
+            raise _long_property_name()
+    ip = _ip(d.get("ip"))
+    consent_text = _string(
+        d.get("consent_text"), "consent_text", limit=MAX_TEXT_LENGTH, required=False
     )
     event_id = _string(d.get("event_id"), "event_id", limit=MAX_ID_LENGTH, required=False)
     if event_id is None:
-        event_id = derive_event_id(type_, visitor_id, occurred_at, _content_extras(event))
-    return replace(event, event_id=event_id)
+        extras = _extras(design_id, page_url, properties, consent, ip, consent_text)
+        event_id = derive_event_id(type_, visitor_id, occurred_at, extras)
+    return Event(
+        event_id=event_id,
+        type=type_,
+        visitor_id=visitor_id,
+        occurred_at=occurred_at,
+        design_id=design_id,
+        page_url=page_url,
+        properties=properties,
+        consent=consent,
+        ip=ip,
+        consent_text=consent_text,
+    )
 
 
 # --------------------------------------------------------------------------- profiles

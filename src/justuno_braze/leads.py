@@ -26,17 +26,17 @@ Read a header once with ``LeadColumns.from_header`` and turn each row into an ev
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from json.encoder import encode_basestring as _json_str
 
 from justuno_braze import normalize
 from justuno_braze.errors import InputError
-from justuno_braze.events import JSON, Event, format_time, parse_event, parse_time
+from justuno_braze.events import JSON, Event, lead_event, parse_time
 
 # folded header → property key (aliases); any other folded header is its own key
 PROPERTY_ALIASES: dict[str, str] = {
@@ -116,38 +116,45 @@ class LeadColumns:
         self, row: Mapping[str, str | None], *, now: datetime, line: int | None = None
     ) -> Event:
         """The ``form_submitted`` event for one row (``line`` only names it in errors)."""
-        where = f"row {line}" if line is not None else "row"
-        properties: dict[str, JSON] = {}
+        properties: dict[str, str] = {}
         for column, key in self.properties:
             cell = row.get(column)
             if cell is not None and (value := cell.strip()):
                 properties[key] = value
-        data: dict[str, JSON] = {"type": "form_submitted", "properties": properties}
-        consent: dict[str, JSON] = {}
+        # the event's string fields, and every non-empty event cell (for the event id)
+        fields: dict[str, str] = {"type": "form_submitted"}
+        cells: dict[str, str] = {}
+        consent: dict[str, bool] = {}
+        occurred_at: datetime | None = None
         for column, target in self.fields:
             cell = row.get(column)
             if cell is None or not (value := cell.strip()):
                 continue
+            cells[target] = value
             if target.startswith("consent."):
                 flag = CONSENT_WORDS.get(value.lower())
                 if flag is None:
-                    raise InputError("must be yes/true/1 or no/false/0", field=f"{where}.{column}")
+                    raise InputError(
+                        "must be yes/true/1 or no/false/0", field=f"{_where(line)}.{column}"
+                    )
                 consent[target.removeprefix("consent.")] = flag
             elif target == "occurred_at":
-                data["occurred_at"] = format_time(_lead_time(value, f"{where}.{column}"))
+                occurred_at = _lead_time(value, f"{_where(line)}.{column}")
             else:
-                data[target] = value
-        if consent:
-            data["consent"] = consent
-        if "visitor_id" not in data:
-            data["visitor_id"] = _derived_visitor_id(properties, where)
-        if "event_id" not in data:
-            data["event_id"] = _derived_event_id(row, self)
+                fields[target] = value
+        if "visitor_id" not in fields:
+            fields["visitor_id"] = _derived_visitor_id(properties, _where(line))
+        if "event_id" not in fields:
+            fields["event_id"] = _derived_event_id(properties, cells)
         try:
-            return parse_event(data, now=now)
+            return lead_event(fields, occurred_at, properties, consent, now=now)
         except InputError as exc:
             message = str(exc).removeprefix(f"{exc.field}: ")
-            raise InputError(message, field=f"{where}.{exc.field}") from None
+            raise InputError(message, field=f"{_where(line)}.{exc.field}") from None
+
+
+def _where(line: int | None) -> str:
+    return f"row {line}" if line is not None else "row"
 
 
 def event_from_lead_row(row: Mapping[str, str | None], *, now: datetime) -> Event:
@@ -204,11 +211,10 @@ def _hashed(prefix: str, value: str) -> str:
     return prefix + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
-def _derived_event_id(row: Mapping[str, str | None], columns: LeadColumns) -> str:
-    cells = sorted(
-        (key, cell.strip())
-        for column, key in (*columns.properties, *columns.fields)
-        if (cell := row.get(column)) is not None and cell.strip()
-    )
-    text = json.dumps(cells, separators=(",", ":"), ensure_ascii=False)
+def _derived_event_id(properties: Mapping[str, str], cells: Mapping[str, str]) -> str:
+    """From the row's non-empty cells as (key, stripped text) pairs, sorted by key: the
+    sha256 of ``json.dumps(pairs, separators=(",", ":"), ensure_ascii=False)``, written
+    out here (the same text, without building an encoder per row)."""
+    pairs = sorted([*properties.items(), *cells.items()])
+    text = "[" + ",".join(f"[{_json_str(k)},{_json_str(v)}]" for k, v in pairs) + "]"
     return "lead_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

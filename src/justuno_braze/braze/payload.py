@@ -134,6 +134,21 @@ _STANDARD: Mapping[str, Convert] = {
 }
 
 
+_last_plan: tuple[SyncToApp, AttributeSchema | None, tuple[_Mapping, ...]] | None = None
+
+
+def _plan_for(step: SyncToApp, schema: AttributeSchema | None) -> tuple[_Mapping, ...]:
+    """``_plan``, remembering the last one by identity: an import builds every lead with
+    the same step and schema, and hashing a step (all its settings) costs microseconds."""
+    global _last_plan
+    last = _last_plan
+    if last is not None and last[0] is step and last[1] is schema:
+        return last[2]
+    plan = _plan(step, schema)
+    _last_plan = (step, schema, plan)
+    return plan
+
+
 @functools.lru_cache(maxsize=256)
 def _plan(step: SyncToApp, schema: AttributeSchema | None) -> tuple[_Mapping, ...]:
     rows: list[_Mapping] = []
@@ -190,6 +205,15 @@ def _kind(v: Any) -> str:
     return type(v).__name__
 
 
+def _normalised(attribute: str, raw: Any, fn: Convert, warnings: list[str]) -> Any:
+    """``fn(raw)``, or ``None`` with a warning when it cannot be normalised."""
+    try:
+        return fn(raw)
+    except Unnormalizable as exc:
+        warnings.append(_left_out(attribute, raw, exc))
+        return None
+
+
 def _left_out(attribute: str, value: Any, exc: Unnormalizable) -> str:
     reason = exc.reason
     if reason.startswith(attribute + " "):  # "phone is not a valid number"
@@ -210,28 +234,23 @@ def build(
     warnings: list[str] = []
     values: dict[str, Any] = {}
 
-    def norm(attribute: str, raw: Any, fn: Convert) -> Any:
-        try:
-            return fn(raw)
-        except Unnormalizable as exc:
-            warnings.append(_left_out(attribute, raw, exc))
-            return None
-
     raw = props.get("email")
-    email = norm("email", raw, normalize.email) if _present(raw) else None
+    email = _normalised("email", raw, normalize.email, warnings) if _present(raw) else None
     raw = props.get("country")
-    country = norm("country", raw, normalize.country) if _present(raw) else None
+    country = _normalised("country", raw, normalize.country, warnings) if _present(raw) else None
     raw = props.get("sms")
     if not _present(raw):
         raw = props.get("phone")
     phone = None
     if _present(raw):
-        hint = country or step.default_region
-        phone = norm("phone", raw, lambda v: normalize.phone(v, hint))
+        try:
+            phone = normalize.phone(raw, country or step.default_region)
+        except Unnormalizable as exc:
+            warnings.append(_left_out("phone", raw, exc))
     for attribute, fn in _DEFAULTS:
         raw = props.get(attribute)
         if _present(raw):
-            value = norm(attribute, raw, fn)
+            value = _normalised(attribute, raw, fn, warnings)
             if value is not None:
                 values[attribute] = value
     if country is not None:
@@ -270,7 +289,7 @@ def build(
     attrs.update(values)
 
     # Sync Another Property
-    for row in _plan(step, schema):
+    for row in _plan_for(step, schema):
         raw = props.get(row.source)
         if not _present(raw):
             continue

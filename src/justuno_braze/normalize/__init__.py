@@ -7,7 +7,8 @@ leaves the attribute out — it is never sent as ``null``, which would erase Bra
 ``contact``: ``email``, ``phone`` (E.164), ``name``, ``dob`` (``YYYY-MM-DD``).
 ``words``: ``language`` (ISO-639-1), ``country`` (ISO-3166-1 alpha-2), ``gender``
 (``M``/``F``/``O``/``N``/``P``), ``fold`` (the lookup key they share) and
-``build_tables`` (build the lazy name tables up front).
+``build_tables`` (load the shipped name tables up front). ``generate_tables`` rebuilds
+those tables from babel, pycountry and langcodes (a development-time step).
 Every normaliser is idempotent: normalising its output returns it unchanged.
 """
 

@@ -20,9 +20,12 @@ Decisions where PRODUCT.md is silent:
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -52,7 +55,7 @@ def _text(v: object, what: str) -> str:
 
 def email(v: object) -> str:
     """``" Chloé.Rossi0@Example.com "`` → ``"chloé.rossi0@example.com"``."""
-    return _email(_text(v, "email"))
+    return _checked(_email(_text(v, "email")))
 
 
 # The dot-atom local part email-validator accepts without further checks (input is
@@ -62,7 +65,35 @@ _DOT_ATOM = re.compile(r"[a-z0-9_!#$%&'*+\-/=?^`{|}~]+(?:\.[a-z0-9_!#$%&'*+\-/=?
 EMAIL_MAX_LENGTH = 254
 
 
+class _Refused(str):
+    """A cached "cannot be normalised" answer: the reason (raised afresh on every hit, as
+    ``lru_cache`` does not cache exceptions and a re-raised instance keeps growing its
+    traceback)."""
+
+    __slots__ = ()
+
+
+def _checked(result: str) -> str:
+    if type(result) is _Refused:
+        raise Unnormalizable(str(result))
+    return result
+
+
+def _refusing(fn: Callable[..., str]) -> Callable[..., str]:
+    """``fn``'s ``Unnormalizable`` as a returned ``_Refused`` reason, so it can be cached."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> str:
+        try:
+            return fn(*args)
+        except Unnormalizable as exc:
+            return _Refused(exc.reason)
+
+    return wrapper
+
+
 @lru_cache(maxsize=8192)
+@_refusing
 def _email(v: str) -> str:
     text = v.strip().lower()
     if not text:
@@ -100,10 +131,11 @@ def phone(v: object, region_hint: str | None) -> str:
         v = str(v)
     text = _text(v, "phone").strip()
     hint = region_hint.strip().upper() if isinstance(region_hint, str) else None
-    return _phone(text, hint or None)
+    return _checked(_phone(text, hint or None))
 
 
 @lru_cache(maxsize=8192)
+@_refusing
 def _phone(text: str, hint: str | None) -> str:
     if not text:
         raise Unnormalizable("phone is empty")
@@ -144,7 +176,10 @@ def dob(v: object, *, today: date | None = None) -> str:
     elif isinstance(v, date):
         d = v
     else:
-        d = _dob(_text(v, "date of birth").strip())
+        read = _dob(_text(v, "date of birth").strip())
+        if isinstance(read, _Refused):
+            raise Unnormalizable(str(read))
+        d = read
     if d.year < MIN_DOB_YEAR:
         raise Unnormalizable(f"date of birth is before {MIN_DOB_YEAR}")
     if today is not None and d > today:
@@ -153,7 +188,14 @@ def dob(v: object, *, today: date | None = None) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _dob(text: str) -> date:
+def _dob(text: str) -> date | _Refused:
+    try:
+        return _read_dob(text)
+    except Unnormalizable as exc:
+        return _Refused(exc.reason)
+
+
+def _read_dob(text: str) -> date:
     try:
         if m := _YMD.fullmatch(text):
             return date(int(m[1]), int(m[2]), int(m[3]))

@@ -17,27 +17,28 @@ case-folded, and everything but letters and digits removed (``Português`` → `
 - ``gender``: ``M``/``F``/``O``/``N``/``P`` from the codes and words in English,
   Portuguese, Spanish, French, German and Italian.
 
-The name tables are built lazily, once per process (about two seconds: babel loads the
-CLDR data of every language for the autonyms); ``build_tables()`` builds them up front,
-e.g. when a server or an import starts. Lookups are cached.
+The name tables come from babel (CLDR), pycountry and langcodes, but are built at
+development time by ``generate_tables`` and shipped as data (``name_tables.json``, read
+on the first lookup in ~2 ms): building them takes every process about a second and
+~130 MB. Language tags of the common shapes
+(``pt``, ``pt-BR``, ``zh-Hant-TW``, ``deu``) are read from the shipped table of language
+subtags; other tags (extensions, variants, grandfathered tags) go through langcodes,
+imported on first use. Lookups are cached.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import cache, lru_cache
+from importlib import resources
 
-import langcodes
-import pycountry
-from babel import Locale, UnknownLocaleError
-from babel.core import get_global
+import orjson
 
 from justuno_braze.normalize.contact import Unnormalizable
 
-# Names in these locales are known for every country and language, after the English
-# and native names (which win a clash).
-MAJOR_LOCALES = ("es", "pt", "fr", "de", "it", "nl", "ja", "zh", "ru", "pl", "sv", "tr", "ko")
+TABLES_FILE = "name_tables.json"
 
 GENDER_WORDS: dict[str, tuple[str, ...]] = {
     "M": (
@@ -148,62 +149,12 @@ GENDER_WORDS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-COUNTRY_EXTRAS: dict[str, str] = {
-    "uk": "GB",
-    "england": "GB",
-    "scotland": "GB",
-    "wales": "GB",
-    "northernireland": "GB",
-    "greatbritain": "GB",
-    "britain": "GB",
-    "unitedkingdomofgreatbritain": "GB",
-    "america": "US",
-    "unitedstatesofamerica": "US",
-    "us": "US",
-    "usa": "US",
-    "eua": "US",
-    "eeuu": "US",
-    "estadosunidosdeamerica": "US",
-    "etatsunisdamerique": "US",
-    "holland": "NL",
-    "thenetherlands": "NL",
-    "southkorea": "KR",
-    "korea": "KR",
-    "northkorea": "KP",
-    "russia": "RU",
-    "czechia": "CZ",
-    "czechrepublic": "CZ",
-    "turkey": "TR",
-    "turkiye": "TR",
-    "ivorycoast": "CI",
-    "burma": "MM",
-    "macedonia": "MK",
-    "swaziland": "SZ",
-    "vatican": "VA",
-    "uae": "AE",
-    "emirates": "AE",
-    "taiwan": "TW",
-    "vietnam": "VN",
-    "laos": "LA",
-    "syria": "SY",
-    "iran": "IR",
-    "bolivia": "BO",
-    "venezuela": "VE",
-    "tanzania": "TZ",
-    "moldova": "MD",
-    "palestine": "PS",
-    "capeverde": "CV",
-    "bosnia": "BA",
-    "drc": "CD",
-    "congokinshasa": "CD",
-    "congobrazzaville": "CG",
-    "brasil": "BR",
-    "mexiko": "MX",
-}
-
 _DROP = re.compile(r"[\W_]+")
 _PAREN = re.compile(r"\s*[(\[].*?[)\]]\s*")
 _TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+# language, optional script, optional region: langcodes reads the language from the first
+# subtag alone (checked against langcodes by tests/unit/test_normalize_tables.py)
+_SIMPLE_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?")
 
 
 def fold(text: str) -> str:
@@ -220,6 +171,33 @@ def _word(v: object, what: str) -> str:
     if not text:
         raise Unnormalizable(f"{what} is empty")
     return text
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class NameTables:
+    """The shipped name tables (see ``generate_tables`` for what each holds)."""
+
+    country_names: dict[str, str]  # folded name → alpha-2
+    country_codes: dict[str, str]  # alpha-2 / alpha-3 → alpha-2
+    language_names: dict[str, str]  # folded name → ISO-639-1
+    iso639_1: frozenset[str]
+    language_codes: dict[str, str]  # bare language subtag → ISO-639-1
+
+
+@cache
+def tables() -> NameTables:
+    """The name tables shipped with the package (read once per process)."""
+    data = orjson.loads(resources.files(__package__).joinpath(TABLES_FILE).read_bytes())
+    return NameTables(
+        country_names=data["country_names"],
+        country_codes=data["country_codes"],
+        language_names=data["language_names"],
+        iso639_1=frozenset(data["iso639_1"]),
+        language_codes=data["language_codes"],
+    )
 
 
 # --------------------------------------------------------------------------- gender
@@ -246,47 +224,6 @@ def _gender(text: str) -> str | None:
 # --------------------------------------------------------------------------- language
 
 
-@cache
-def _iso639_1() -> frozenset[str]:
-    return frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
-
-
-def _locale(code: str) -> Locale | None:
-    try:
-        return Locale.parse(code)
-    except (UnknownLocaleError, ValueError):
-        return None
-
-
-@cache
-def _language_names() -> dict[str, str]:
-    valid = _iso639_1()
-    table: dict[str, str] = {}
-
-    def add(name: str, code: str) -> None:
-        primary = code.split("_")[0]
-        if primary in valid:
-            table.setdefault(fold(name), primary)
-
-    for lang in pycountry.languages:
-        if hasattr(lang, "alpha_2"):
-            add(lang.name, lang.alpha_2)
-    english = Locale("en")
-    for code, label in english.languages.items():
-        add(label, code)
-    for code in sorted(valid):  # autonyms: Português, Deutsch, 日本語…
-        loc = _locale(code)
-        if loc is not None:
-            for key, label in loc.languages.items():
-                if key.split("_")[0] == code:
-                    add(label, key)
-    for major in MAJOR_LOCALES:
-        for code, label in Locale(major).languages.items():
-            add(label, code)
-    table.pop("", None)
-    return table
-
-
 def language(v: object) -> str:
     """ISO-639-1 from a code, a BCP-47 tag or a language name (``Português`` → ``pt``)."""
     code = _language(_word(v, "language"))
@@ -298,50 +235,30 @@ def language(v: object) -> str:
 @lru_cache(maxsize=4096)
 def _language(text: str) -> str | None:
     if _TAG.fullmatch(text):
-        try:
-            primary = langcodes.Language.get(text.replace("_", "-")).language
-        except (ValueError, LookupError):
-            primary = None
-        if primary in _iso639_1():
+        primary = _tag_language(text)
+        if primary is not None:
             return primary
-    names = _language_names()
+    names = tables().language_names
     found = names.get(fold(text))
     if found is None and _PAREN.search(text):  # "Português (Brasil)"
         found = names.get(fold(_PAREN.sub(" ", text)))
     return found
 
 
+def _tag_language(tag: str) -> str | None:
+    """The ISO-639-1 code of a BCP-47 tag as langcodes reads it, else ``None``."""
+    if simple := _SIMPLE_TAG.fullmatch(tag):  # language[-Script][-REGION]
+        return tables().language_codes.get(simple[1].lower())
+    import langcodes  # rare shapes only: importing it costs ~0.1 s
+
+    try:
+        primary = langcodes.Language.get(tag.replace("_", "-")).language
+    except (ValueError, LookupError):
+        return None
+    return primary if primary in tables().iso639_1 else None
+
+
 # --------------------------------------------------------------------------- country
-
-
-@cache
-def _country_names() -> dict[str, str]:
-    iso = {c.alpha_2 for c in pycountry.countries}
-    table: dict[str, str] = {}
-
-    def add(name: str, code: str) -> None:
-        if code in iso:
-            table.setdefault(fold(name), code)
-
-    for key, code in COUNTRY_EXTRAS.items():
-        add(key, code)
-    for c in pycountry.countries:
-        for attr in ("name", "official_name", "common_name"):
-            if hasattr(c, attr):
-                add(getattr(c, attr), c.alpha_2)
-    for code, label in Locale("en").territories.items():
-        add(label, code)
-    for territory, languages in get_global("territory_languages").items():
-        for lang, info in languages.items():  # native names: Brasil, Schweiz, 日本…
-            if info.get("official_status") or info.get("population_percent", 0) >= 25:
-                loc = _locale(lang)
-                if loc is not None and territory in loc.territories:
-                    add(loc.territories[territory], territory)
-    for major in MAJOR_LOCALES:
-        for code, label in Locale(major).territories.items():
-            add(label, code)
-    table.pop("", None)
-    return table
 
 
 def country(v: object) -> str:
@@ -354,13 +271,11 @@ def country(v: object) -> str:
 
 @lru_cache(maxsize=4096)
 def _country(text: str) -> str | None:
-    if text.isascii() and text.isalpha():
-        upper = text.upper()
-        if len(upper) == 2 and (hit := pycountry.countries.get(alpha_2=upper)) is not None:
-            return str(hit.alpha_2)
-        if len(upper) == 3 and (hit := pycountry.countries.get(alpha_3=upper)) is not None:
-            return str(hit.alpha_2)
-    names = _country_names()
+    if text.isascii() and text.isalpha() and len(text) in (2, 3):
+        code = tables().country_codes.get(text.upper())
+        if code is not None:
+            return code
+    names = tables().country_names
     key = fold(text)
     found = names.get(key)
     if found is None and key.startswith("the"):
@@ -371,7 +286,6 @@ def _country(text: str) -> str | None:
 
 
 def build_tables() -> None:
-    """Build the lazy name tables now rather than on the first name lookup."""
+    """Load the name tables now rather than on the first lookup (~2 ms: shipped data)."""
+    tables()
     _gender_table()
-    _language_names()
-    _country_names()
