@@ -29,9 +29,11 @@ from typing import IO
 
 import orjson
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from justuno_braze import services
 from justuno_braze.braze.attributes import AttributeSchema
+from justuno_braze.braze.consent import ConsentDecision
 from justuno_braze.config import Settings
 from justuno_braze.delivery.outbox import NewJob
 from justuno_braze.delivery.sender import BatchReport
@@ -39,8 +41,8 @@ from justuno_braze.delivery.worker import Worker
 from justuno_braze.errors import InputError, WorkflowError
 from justuno_braze.events import Event, merge, parse_event
 from justuno_braze.leads import LeadColumns
-from justuno_braze.store import Store
-from justuno_braze.store.session import reading
+from justuno_braze.store import ConsentContext, Store
+from justuno_braze.store.session import reading, transaction
 from justuno_braze.store.tables import outbox
 from justuno_braze.workflows.model import Workflow
 
@@ -256,7 +258,9 @@ async def run_import(
         delivery = worker or Worker(store, settings, pipeline=IMPORT_PIPELINE)
     early = _EarlyDelivery(delivery)
     try:
-        await _enqueue(store, request, schema, summary, now, progress, lines, early.enqueued)
+        await _enqueue(
+            store, account.id, request, schema, summary, now, progress, lines, early.enqueued
+        )
         if delivery is not None:
             await _drain(store, summary, progress, delivery, early)
     finally:
@@ -269,6 +273,7 @@ async def run_import(
 
 async def _enqueue(
     store: Store,
+    account_id: int,
     request: ImportRequest,
     schema: AttributeSchema | None,
     summary: ImportSummary,
@@ -280,14 +285,30 @@ async def _enqueue(
     started = now()
     wid = services.workflow_id(request.workflow)
     batch: list[NewJob] = []
+    consent: dict[str, list[ConsentDecision]] = {}  # source key -> its decisions
     rejects: IO[str] | None = None
     rejects_path = request.path.with_name(request.path.name + ".rejects.jsonl")
 
     async def flush() -> None:
-        inserted = await store.outbox.enqueue(batch, now=now())
+        async with transaction(store.engine) as conn:
+            fresh = await _not_enqueued(conn, summary.connection_id, batch)
+            inserted = await store.outbox.enqueue(batch, now=now(), conn=conn)
+            # the consent ledger gets each decision once: rows a resumed run finds
+            # already enqueued were recorded by the run that enqueued them
+            await store.consent.record_many(
+                account_id,
+                [
+                    (decision, ConsentContext(event_id=key.split("|", 1)[0]))
+                    for key in fresh
+                    for decision in consent.get(key, ())
+                ],
+                recorded_at=now(),
+                conn=conn,
+            )
         summary.enqueued += inserted
         summary.already += len(batch) - inserted
         batch.clear()
+        consent.clear()
         progress("read", summary.rows, lines)
         on_flush(inserted)
 
@@ -320,6 +341,9 @@ async def _enqueue(
                 summary.skipped[outcome.reason] += 1
                 continue
             batch.extend(outcome.jobs)
+            for job, payload in zip(outcome.jobs, outcome.payloads, strict=True):
+                if payload.consent:
+                    consent[job.source_key] = payload.consent
             if len(batch) >= CHUNK:
                 await flush()
         if batch:
@@ -438,3 +462,22 @@ async def _final_counts(store: Store, summary: ImportSummary) -> None:
             .group_by(outbox.c.last_error)
         )
         summary.dead = Counter({str(reason or "unknown"): int(n) for reason, n in rows})
+
+
+async def _not_enqueued(
+    conn: AsyncConnection, connection_id: int | None, jobs: list[NewJob]
+) -> list[str]:
+    """The source keys of ``jobs`` the outbox does not hold yet (in ``jobs`` order)."""
+    keys = [job.source_key for job in jobs]
+    if not keys or connection_id is None:
+        return keys
+    found = set(
+        (
+            await conn.execute(
+                select(outbox.c.source_key).where(
+                    outbox.c.connection_id == connection_id, outbox.c.source_key.in_(keys)
+                )
+            )
+        ).scalars()
+    )
+    return [key for key in keys if key not in found]

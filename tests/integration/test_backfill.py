@@ -125,3 +125,38 @@ async def test_an_object_target_in_braze_refuses_the_import_before_enqueueing(
             assert [(a["name"], a["data_type"]) for a in cached] == [("colours", "Object")]
         finally:
             await store.close()
+
+
+async def test_every_consent_decision_of_an_import_is_in_the_ledger_once(tmp_path: Path) -> None:
+    """PRODUCT.md: every subscription decision is written to the consent ledger — for
+    backfilled leads too, and a resumed import does not record them twice."""
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "Email,Phone,SMS Consent,Signup Date\n"
+        "ana@shop.io,+14155550101,yes,2026-11-01T10:00:00Z\n"
+        "bo@shop.io,+14155550102,no,2026-11-01T11:00:00Z\n"
+        "cy@shop.io,,,2026-11-01T12:00:00Z\n",
+        "utf-8",
+    )
+    with running_sandbox() as url:
+        base = url.rstrip("/")
+        settings = Settings(database_url=f"sqlite:///{tmp_path}/jb.db", allowed_braze_urls=(base,))
+        store = await open_store(settings.database_url, vault=Vault(Vault.generate_key()))
+        try:
+            request = ImportRequest(path, WORKFLOW, base, "sandbox-key", enqueue_only=True)
+            first = await run_import(store, settings, request, now=lambda: NOW)
+            again = await run_import(store, settings, request, now=lambda: NOW)
+            account = await store.accounts.ensure("default", "default")
+            since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+            entries = [e async for e in store.consent.export(account.id, since=since, until=until)]
+        finally:
+            await store.close()
+    assert (first.enqueued, again.enqueued, again.already) == (3, 0, 3)
+    decided = sorted((e.visitor_id, e.state, e.basis, e.reason) for e in entries)
+    visitors = {e.visitor_id for e in entries}
+    assert len(decided) == 3 and len(visitors) == 3  # one SMS decision per lead, once
+    assert sorted((state, basis, reason) for _, state, basis, reason in decided) == [
+        ("not_subscribed", "explicit", "unticked"),
+        ("not_subscribed", "implicit", "no_valid_phone"),
+        ("subscribed", "explicit", None),
+    ]
