@@ -238,7 +238,7 @@ class LeadWorld:
         return view.id
 
     async def ingest(self, events: Sequence[Mapping[str, Any]], *, now: datetime) -> None:
-        from justuno_braze.services.ingest import ingest
+        from justuno_braze.services.ingestion import ingest
 
         await ingest(self.store, self.account, {"events": list(events)}, now=now)
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from justuno_braze.services.ingest import MAX_BODY_BYTES, MAX_EVENTS
+from justuno_braze.services.ingestion import MAX_BODY_BYTES, MAX_EVENTS
 from justuno_braze.store import Store
 from justuno_braze.store.session import reading
 from justuno_braze.store.tables import outbox

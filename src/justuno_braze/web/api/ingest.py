@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from justuno_braze.services import accounts as account_service
-from justuno_braze.services.ingest import (
+from justuno_braze.services.ingestion import (
     MAX_BODY_BYTES,
     MAX_EVENTS,
     GroupCommit,
