@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import IO
 
 import orjson
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from justuno_braze import services
@@ -42,8 +41,7 @@ from justuno_braze.errors import InputError, WorkflowError
 from justuno_braze.events import Event, merge, parse_event
 from justuno_braze.leads import LeadColumns
 from justuno_braze.store import ConsentContext, Store
-from justuno_braze.store.session import reading, transaction
-from justuno_braze.store.tables import outbox
+from justuno_braze.store.session import transaction
 from justuno_braze.workflows.model import Workflow
 
 CHUNK = 1_000
@@ -291,7 +289,7 @@ async def _enqueue(
 
     async def flush() -> None:
         async with transaction(store.engine) as conn:
-            fresh = await _not_enqueued(conn, summary.connection_id, batch)
+            fresh = await _not_enqueued(store, conn, summary.connection_id, batch)
             inserted = await store.outbox.enqueue(batch, now=now(), conn=conn)
             # the consent ledger gets each decision once: rows a resumed run finds
             # already enqueued were recorded by the run that enqueued them
@@ -455,29 +453,16 @@ async def _final_counts(store: Store, summary: ImportSummary) -> None:
     counts = await store.outbox.counts(import_id=summary.import_id)
     summary.delivered = counts["delivered"]
     summary.pending = counts["pending"] + counts["leased"]
-    async with reading(store.engine) as conn:
-        rows = await conn.execute(
-            select(outbox.c.last_error, func.count())
-            .where(outbox.c.import_id == summary.import_id, outbox.c.state == "dead")
-            .group_by(outbox.c.last_error)
-        )
-        summary.dead = Counter({str(reason or "unknown"): int(n) for reason, n in rows})
+    reasons = await store.outbox.dead_reasons(import_id=summary.import_id)
+    summary.dead = Counter({str(reason or "unknown"): n for reason, n in reasons.items()})
 
 
 async def _not_enqueued(
-    conn: AsyncConnection, connection_id: int | None, jobs: list[NewJob]
+    store: Store, conn: AsyncConnection, connection_id: int | None, jobs: list[NewJob]
 ) -> list[str]:
     """The source keys of ``jobs`` the outbox does not hold yet (in ``jobs`` order)."""
     keys = [job.source_key for job in jobs]
     if not keys or connection_id is None:
         return keys
-    found = set(
-        (
-            await conn.execute(
-                select(outbox.c.source_key).where(
-                    outbox.c.connection_id == connection_id, outbox.c.source_key.in_(keys)
-                )
-            )
-        ).scalars()
-    )
+    found = await store.outbox.held_source_keys(connection_id, keys, conn=conn)
     return [key for key in keys if key not in found]

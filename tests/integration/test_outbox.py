@@ -334,3 +334,73 @@ async def test_a_user_locked_by_a_claim_in_flight_is_skipped(
         assert by_user(got) == {"a": ["a1"]}
     finally:
         await store.close()
+
+
+async def test_dead_reasons_count_an_imports_dead_jobs_per_reason(
+    store: Store, connection: Connection
+) -> None:
+    await store.outbox.enqueue(
+        [
+            NewJob(connection.id, "a", "a1", T0, {"x": 1}, None, import_id="imp-1"),
+            NewJob(connection.id, "b", "b1", T0, {"x": 1}, None, import_id="imp-1"),
+            NewJob(connection.id, "c", "c1", T0, {"x": 1}, None, import_id="imp-1"),
+            NewJob(connection.id, "d", "d1", T0, {"x": 1}, None, import_id="imp-2"),
+        ],
+        now=T0,
+    )
+    held = await store.outbox.claim(worker_id="w", limit=10, now=T0, lease_seconds=LEASE)
+    ids = {j.user_key: j.id for j in held}
+    reasons = [
+        (ids["a"], "'email' is invalid"),
+        (ids["b"], "'email' is invalid"),
+        (ids["d"], "HTTP 400"),
+    ]
+    await store.outbox.dead(reasons, worker_id="w", now=T0)
+    assert await store.outbox.dead_reasons(import_id="imp-1") == {"'email' is invalid": 2}
+    assert await store.outbox.dead_reasons(import_id="imp-2") == {"HTTP 400": 1}
+    assert await store.outbox.dead_reasons(import_id="imp-3") == {}
+
+
+async def test_held_source_keys_are_the_connections_keys_in_any_state(
+    store: Store, connection: Connection
+) -> None:
+    other = await store.connections.add(
+        connection.account_id, base_url="https://rest.iad-02.braze.com", api_key="k2", name="two"
+    )
+    await store.outbox.enqueue([job(connection, "a", "a1", 1), job(other, "b", "b1", 1)], now=T0)
+    held = await store.outbox.claim(worker_id="w", limit=10, now=T0, lease_seconds=LEASE)
+    await store.outbox.ack([j.id for j in held if j.source_key == "a1"], worker_id="w", now=T0)
+    assert await store.outbox.held_source_keys(connection.id, ["a1", "b1", "zz"]) == {"a1"}
+    assert await store.outbox.held_source_keys(other.id, ["a1", "b1"]) == {"b1"}
+    assert await store.outbox.held_source_keys(connection.id, []) == set()
+
+
+async def test_connections_with_queued_or_pending_jobs(
+    store: Store, connection: Connection
+) -> None:
+    other = await store.connections.add(
+        connection.account_id, base_url="https://rest.iad-02.braze.com", api_key="k2", name="two"
+    )
+    third = await store.connections.add(
+        connection.account_id, base_url="https://rest.iad-03.braze.com", api_key="k3", name="3"
+    )
+    await store.outbox.enqueue(
+        [
+            NewJob(connection.id, "a", "a1", T0, {"x": 1}, None, import_id="imp-1"),
+            NewJob(other.id, "b", "b1", T0, {"x": 1}, None, import_id="imp-1"),
+            NewJob(third.id, "c", "c1", T0, {"x": 1}, None, import_id="imp-1"),
+            NewJob(third.id, "d", "d1", T0, {"x": 1}, None, import_id="imp-2"),
+        ],
+        now=T0,
+    )
+    held = await store.outbox.claim(worker_id="w", limit=10, now=T0, lease_seconds=LEASE)
+    claimed = {j.user_key: j.id for j in held}
+    await store.outbox.ack([claimed["a"]], worker_id="w", now=T0)  # delivered: not queued
+    await store.outbox.release([claimed["c"], claimed["d"]], worker_id="w")  # pending again
+    # "b" stays leased: queued but not pending
+    assert await store.outbox.connections_with_queued_jobs(import_id="imp-1") == sorted(
+        [other.id, third.id]
+    )
+    assert await store.outbox.connections_with_pending_jobs(import_id="imp-1") == [third.id]
+    assert await store.outbox.connections_with_pending_jobs() == [third.id]
+    assert await store.outbox.connections_with_queued_jobs(import_id="imp-9") == []

@@ -149,6 +149,19 @@ async def test_connection_status_key_rotation_and_custom_attributes(
         await store.connections.get(9999)
 
 
+async def test_a_connection_is_deleted_only_by_its_own_account(
+    store: Store, connection: Connection
+) -> None:
+    other = await store.accounts.ensure("other", "Other")
+    assert await store.connections.delete(other.id, connection.id) is False
+    assert (await store.connections.get(connection.id)).id == connection.id
+    assert await store.connections.delete(connection.account_id, connection.id) is True
+    assert await store.connections.for_account(connection.account_id) == []
+    with pytest.raises(StoreError, match="does not exist"):
+        await store.connections.get(connection.id)
+    assert await store.connections.delete(connection.account_id, connection.id) is False
+
+
 async def test_braze_state_upsert_keeps_the_newer_value_per_attribute(
     store: Store, connection: Connection
 ) -> None:

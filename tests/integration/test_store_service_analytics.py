@@ -167,3 +167,29 @@ async def test_deliveries_by_state_history_and_replay(store: Store, connection: 
     }
     with pytest.raises(InputError, match="state: must be one of"):
         await store.deliveries.list_deliveries(acme_id, state="sent")
+
+
+async def test_skips_by_reason_per_workflow_and_day(store: Store, connection: Connection) -> None:
+    acme_id = connection.account_id
+    foreign = await other_connection(store)
+    await store.step_runs.record_many(
+        acme_id,
+        [
+            StepRun(7, 1, "e1", "v1", "skipped", D1, "no_identifier"),
+            StepRun(7, 1, "e2", "v2", "skipped", D1 + timedelta(hours=1), "no_identifier"),
+            StepRun(7, 1, "e3", "v3", "skipped", D1, None),
+            StepRun(7, 1, "e4", "v4", "enqueued", D1),
+            StepRun(9, 1, "e5", "v5", "skipped", D2, "not_enrolled"),
+            StepRun(9, 1, "e6", "v6", "skipped", UNTIL, "not_enrolled"),  # outside
+        ],
+    )
+    await store.step_runs.record_many(
+        foreign.account_id, [StepRun(7, 1, "f1", "v9", "skipped", D1, "no_identifier")]
+    )
+    assert await store.analytics.skips_by_reason(acme_id, since=SINCE, until=UNTIL) == {
+        ("7", date(2026, 11, 27)): {"no_identifier": 2, "unknown": 1},
+        ("9", date(2026, 11, 28)): {"not_enrolled": 1},
+    }
+    assert await store.analytics.skips_by_reason(foreign.account_id, since=SINCE, until=UNTIL) == {
+        ("7", date(2026, 11, 27)): {"no_identifier": 1}
+    }

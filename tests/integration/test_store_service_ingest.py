@@ -178,6 +178,49 @@ async def test_the_consent_ledger_exports_a_time_range_in_order(store: Store) ->
     assert parsed[0]["group_id"] == "0b7c3f9e-4d1a-4c5e-9f2b-6a8d7e1c2b3a"
 
 
+async def test_the_consent_ledger_pages_by_time_and_id_within_the_account(store: Store) -> None:
+    acme = await store.accounts.ensure("acme", "Acme")
+    other = await store.accounts.ensure("other", "Other")
+    ctx = ConsentContext(event_id="e1")
+    # two decisions at the same minute: the id breaks the tie
+    await store.consent.record(
+        acme.id,
+        [decision("jv_c", 30), decision("jv_a", 10), decision("jv_b", 10, "email")],
+        context=ctx,
+        recorded_at=T0,
+    )
+    await store.consent.record(acme.id, [decision("jv_z", 90)], context=ctx, recorded_at=T0)
+    await store.consent.record(other.id, [decision("jv_a", 20)], context=ctx, recorded_at=T0)
+    window = {"since": T0, "until": T0 + timedelta(minutes=60)}
+    first = await store.consent.page(acme.id, **window, limit=2)
+    assert [(e.visitor_id, e.channel) for e in first] == [("jv_a", "sms"), ("jv_b", "email")]
+    last = first[-1]
+    rest = await store.consent.page(acme.id, **window, after=(last.occurred_at, last.id), limit=2)
+    assert [e.visitor_id for e in rest] == ["jv_c"]
+    assert [e.visitor_id for e in await store.consent.page(other.id, **window, limit=5)] == ["jv_a"]
+
+
+async def test_a_visitors_latest_consent_entries_newest_first(store: Store) -> None:
+    acme = await store.accounts.ensure("acme", "Acme")
+    other = await store.accounts.ensure("other", "Other")
+    ctx = ConsentContext(event_id="e1")
+    await store.consent.record(
+        acme.id,
+        [decision("jv_a", 10), decision("jv_a", 30, "email"), decision("jv_a", 20)],
+        context=ctx,
+        recorded_at=T0,
+    )
+    await store.consent.record(acme.id, [decision("jv_b", 40)], context=ctx, recorded_at=T0)
+    await store.consent.record(other.id, [decision("jv_a", 50)], context=ctx, recorded_at=T0)
+    latest = await store.consent.latest_for_visitor(acme.id, "jv_a", limit=2)
+    assert [(e.occurred_at, e.channel) for e in latest] == [
+        (T0 + timedelta(minutes=30), "email"),
+        (T0 + timedelta(minutes=20), "sms"),
+    ]
+    assert len(await store.consent.latest_for_visitor(other.id, "jv_a", limit=10)) == 1
+    assert await store.consent.latest_for_visitor(acme.id, "jv_nobody", limit=10) == []
+
+
 async def test_quarantine_keeps_refused_input_capped(store: Store) -> None:
     acme = await store.accounts.ensure("acme", "Acme")
     reason = [{"field": "visitor_id", "message": "is required"}]

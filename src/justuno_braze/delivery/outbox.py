@@ -384,6 +384,55 @@ class Outbox:
         async with reading(self._engine) as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
+    async def dead_reasons(self, *, import_id: str) -> dict[str | None, int]:
+        """How many of the import's jobs are ``dead``, per reason (``None``: no reason)."""
+        stmt = (
+            select(_O.c.last_error, func.count())
+            .where(_O.c.import_id == import_id, _O.c.state == "dead")
+            .group_by(_O.c.last_error)
+        )
+        async with reading(self._engine) as conn:
+            return {reason: int(n) for reason, n in await conn.execute(stmt)}
+
+    async def held_source_keys(
+        self, connection_id: int, source_keys: Sequence[str], *, conn: AsyncConnection | None = None
+    ) -> set[str]:
+        """Which of ``source_keys`` the outbox already holds for the connection (any state).
+
+        Pass ``conn`` to read inside the caller's transaction."""
+        if not source_keys:
+            return set()
+        stmt = select(_O.c.source_key).where(
+            _O.c.connection_id == connection_id, _O.c.source_key.in_(list(source_keys))
+        )
+        if conn is not None:
+            return set((await conn.execute(stmt)).scalars())
+        async with reading(self._engine) as own:
+            return set((await own.execute(stmt)).scalars())
+
+    async def connections_with_queued_jobs(self, *, import_id: str) -> list[int]:
+        """The connections on which the import has jobs still to deliver (pending or
+        leased), by id."""
+        stmt = (
+            select(_O.c.connection_id)
+            .distinct()
+            .where(_O.c.import_id == import_id, _O.c.available_at.is_not(None))
+            .order_by(_O.c.connection_id)
+        )
+        async with reading(self._engine) as conn:
+            return [int(cid) for cid in (await conn.execute(stmt)).scalars()]
+
+    async def connections_with_pending_jobs(self, *, import_id: str | None = None) -> list[int]:
+        """The connections with ``pending`` jobs (of ``import_id`` when given), by id."""
+        stmt = select(_O.c.connection_id).where(_O.c.state == "pending").distinct()
+        if import_id is not None:
+            stmt = stmt.where(_O.c.import_id == import_id)
+        async with reading(self._engine) as conn:
+            return [
+                int(cid)
+                for cid in (await conn.execute(stmt.order_by(_O.c.connection_id))).scalars()
+            ]
+
     async def _finish(self, job_ids: Sequence[int], worker_id: str, **values: Any) -> int:
         if not job_ids:
             return 0

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from justuno_braze.braze.client import BrazeClient
 from justuno_braze.config import Settings
 from justuno_braze.delivery.batching import UserUpdate, coalesce
@@ -42,8 +40,6 @@ from justuno_braze.delivery.sender import (
 )
 from justuno_braze.errors import InputError, JustunoBrazeError, StoreError
 from justuno_braze.store import Store
-from justuno_braze.store.session import reading
-from justuno_braze.store.tables import outbox
 
 log = logging.getLogger(__name__)
 
@@ -219,11 +215,7 @@ class Worker:
         if counts["leased"]:
             return False
         # Pending but not claimable: waiting for a retry, or on a failing connection.
-        stmt = select(outbox.c.connection_id).where(outbox.c.state == "pending").distinct()
-        if import_id is not None:
-            stmt = stmt.where(outbox.c.import_id == import_id)
-        async with reading(self.store.engine) as conn:
-            waiting = [row[0] for row in await conn.execute(stmt)]
+        waiting = await self.store.outbox.connections_with_pending_jobs(import_id=import_id)
         for connection_id in waiting:
             connection = await self.store.connections.get(connection_id)
             if connection.status == "ok":

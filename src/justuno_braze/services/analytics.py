@@ -18,16 +18,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
-
 from justuno_braze.services.time_range import TimeRange
 from justuno_braze.store import ProfileDay, Store, WorkflowDay
-from justuno_braze.store.analytics import as_date, day_number
-from justuno_braze.store.session import reading
-from justuno_braze.store.tables import step_runs
 
 DEFAULT_DAYS = 30
-_S = step_runs
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -142,24 +136,10 @@ async def skipped_by_reason(
     The analytics repository counts skips per workflow and day; the reasons come from
     the same ``step_runs`` rows (a skip without a reason counts as ``unknown``).
     """
-    out: dict[tuple[str, date], dict[str, int]] = defaultdict(dict)
-    async with reading(store.engine) as conn:
-        day = day_number(conn.dialect, _S.c.at).label("day")
-        stmt = (
-            select(_S.c.workflow_id, day, _S.c.reason, func.count())
-            .where(
-                _S.c.account_id == account_id,
-                _S.c.outcome == "skipped",
-                _S.c.at >= window.since,
-                _S.c.at < window.until,
-            )
-            .group_by(_S.c.workflow_id, day, _S.c.reason)
-        )
-        for wid, number, reason, n in await conn.execute(stmt):
-            counts = out[(str(wid), as_date(number))]
-            key = reason or "unknown"
-            counts[key] = counts.get(key, 0) + int(n)
-    return out
+    reasons = await store.analytics.skips_by_reason(
+        account_id, since=window.since, until=window.until
+    )
+    return defaultdict(dict, reasons)
 
 
 def combine(workflow_id: str, rows: list[WorkflowNumbers]) -> WorkflowNumbers:

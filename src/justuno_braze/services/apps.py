@@ -28,7 +28,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import delete
 
 from justuno_braze.braze.client import BrazeClient
 from justuno_braze.braze.instances import check_braze_url, instance_choices, instance_for
@@ -36,8 +35,6 @@ from justuno_braze.config import Settings
 from justuno_braze.errors import AuthError, DeliveryError, InputError, WorkflowError
 from justuno_braze.services.workflow_checks import connection_users
 from justuno_braze.store import Account, Connection, Store
-from justuno_braze.store.session import transaction
-from justuno_braze.store.tables import connections as connections_table
 
 log = logging.getLogger(__name__)
 
@@ -345,11 +342,5 @@ async def disconnect(store: Store, account: Account, connection_id: int) -> None
                 for name in users
             ]
         )
-    async with transaction(store.engine) as conn:
-        await conn.execute(
-            delete(connections_table).where(
-                connections_table.c.id == found.id,
-                connections_table.c.account_id == account.id,
-            )
-        )
+    await store.connections.delete(account.id, found.id)
     log.info("braze connection %s disconnected for account %s", found.id, account.slug)

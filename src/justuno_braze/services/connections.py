@@ -7,15 +7,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from justuno_braze.braze.attributes import AttributeSchema
 from justuno_braze.braze.client import BrazeClient
 from justuno_braze.config import Settings
 from justuno_braze.errors import AuthError, DeliveryError
 from justuno_braze.store import Connection, Store
-from justuno_braze.store.session import reading
-from justuno_braze.store.tables import outbox
 
 
 async def open_app_store(settings: Settings, *, var_dir: Path = Path("var")) -> Store:
@@ -43,19 +39,7 @@ async def connection_for(
             await store.connections.set_status(found.id, "ok", None)
         return found
     if waiting_import is not None:
-        async with reading(store.engine) as conn:
-            waiting = list(
-                (
-                    await conn.execute(
-                        select(outbox.c.connection_id)
-                        .distinct()
-                        .where(
-                            outbox.c.import_id == waiting_import,
-                            outbox.c.available_at.is_not(None),
-                        )
-                    )
-                ).scalars()
-            )
+        waiting = await store.outbox.connections_with_queued_jobs(import_id=waiting_import)
         for cid in waiting:
             candidate = await store.connections.get(cid)
             if candidate.base_url == base_url and candidate.status != "ok":

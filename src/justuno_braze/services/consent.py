@@ -19,21 +19,17 @@ import io
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
-
-from sqlalchemy import Select, and_, or_, select
+from typing import cast
 
 from justuno_braze.errors import InputError
 from justuno_braze.services.time_range import TimeRange
 from justuno_braze.store import LedgerEntry, Store
 from justuno_braze.store.consent import COLUMNS
 from justuno_braze.store.scoped import page_size
-from justuno_braze.store.session import reading
-from justuno_braze.store.tables import consent_ledger, from_micros, to_micros
+from justuno_braze.store.tables import from_micros, to_micros
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_FLUSH_ROWS = 500  # rows per chunk of the streamed CSV
-_L = consent_ledger
 
 
 def safe_cell(value: object) -> object:
@@ -108,17 +104,10 @@ async def list_entries(
     """A page of the account's ledger entries in ``window``, oldest first (keyset paging
     on the ledger's (account, time, id) index)."""
     page_size(limit)
-    where = [
-        _L.c.account_id == account_id,
-        _L.c.occurred_at >= window.since,
-        _L.c.occurred_at < window.until,
-    ]
-    if cursor:
-        at, after_id = decode_cursor(cursor)
-        where.append(or_(_L.c.occurred_at > at, and_(_L.c.occurred_at == at, _L.c.id > after_id)))
-    stmt = _entries().where(*where).order_by(_L.c.occurred_at, _L.c.id).limit(limit + 1)
-    async with reading(store.engine) as conn:
-        items = [LedgerEntry(*row) for row in await conn.execute(stmt)]
+    after = decode_cursor(cursor) if cursor else None
+    items = await store.consent.page(
+        account_id, since=window.since, until=window.until, after=after, limit=limit + 1
+    )
     more = len(items) > limit
     items = items[:limit]
     return LedgerPage(items, encode_cursor(items[-1]) if more else None)
@@ -128,20 +117,7 @@ async def for_visitor(
     store: Store, account_id: int, visitor_id: str, *, limit: int
 ) -> list[LedgerEntry]:
     """The visitor's latest ledger entries, newest first (for the profile page)."""
-    stmt = (
-        _entries()
-        .where(_L.c.account_id == account_id, _L.c.visitor_id == visitor_id)
-        .order_by(_L.c.occurred_at.desc(), _L.c.id.desc())
-        .limit(page_size(limit))
-    )
-    async with reading(store.engine) as conn:
-        return [LedgerEntry(*row) for row in await conn.execute(stmt)]
-
-
-def _entries() -> Select[Any]:
-    """The ledger's exported columns (``COLUMNS`` order) — the repository's ``export``
-    streams a time range; these are the page reads the API needs besides."""
-    return select(*(_L.c[name] for name in COLUMNS))
+    return await store.consent.latest_for_visitor(account_id, visitor_id, limit=page_size(limit))
 
 
 def _stream(

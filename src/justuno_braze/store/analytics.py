@@ -157,6 +157,32 @@ class Analytics(Scoped):
             for w, d in sorted(counts, key=_workflow_order)
         ]
 
+    async def skips_by_reason(
+        self, account_id: int, *, since: datetime, until: datetime
+    ) -> dict[tuple[str, date], dict[str, int]]:
+        """``{(workflow id, day): {reason: skips}}`` of the account's skipped step runs in
+        ``[since, until)`` (a skip without a reason counts as ``unknown``)."""
+        aware(since, "since")
+        aware(until, "until")
+        out: dict[tuple[str, date], dict[str, int]] = defaultdict(dict)
+        async with self._reading(None) as c:
+            day = day_number(c.dialect, step_runs.c.at).label("day")
+            stmt = (
+                select(step_runs.c.workflow_id, day, step_runs.c.reason, func.count())
+                .where(
+                    step_runs.c.account_id == account_id,
+                    step_runs.c.outcome == "skipped",
+                    step_runs.c.at >= since,
+                    step_runs.c.at < until,
+                )
+                .group_by(step_runs.c.workflow_id, day, step_runs.c.reason)
+            )
+            for workflow_id, number, reason, n in await c.execute(stmt):
+                counts = out[(str(workflow_id), as_date(number))]
+                key = reason or "unknown"
+                counts[key] = counts.get(key, 0) + int(n)
+        return dict(out)
+
     async def queue_depth(self, account_id: int) -> int:
         """The account's jobs still to deliver (``pending`` + ``leased``)."""
         stmt = (

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from justuno_braze.config import mask
@@ -183,6 +183,16 @@ class Connections:
             if vault.decrypt(row._mapping["api_key_enc"]) == api_key:
                 return _connection(row)
         return None
+
+    async def delete(self, account_id: int, connection_id: int) -> bool:
+        """Delete the account's connection ``connection_id``; False when it has no such one."""
+        async with transaction(self._engine) as conn:
+            result = await conn.execute(
+                delete(connections).where(
+                    connections.c.id == connection_id, connections.c.account_id == account_id
+                )
+            )
+        return bool(result.rowcount)
 
     async def _update(self, connection_id: int, **values: Any) -> None:
         async with transaction(self._engine) as conn:

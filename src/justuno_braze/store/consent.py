@@ -13,7 +13,7 @@ from dataclasses import astuple, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from justuno_braze.braze.consent import ConsentDecision
@@ -121,6 +121,50 @@ class ConsentLedger(Scoped):
                     yield LedgerEntry(*row)
             finally:  # closed early (client gone): release the server-side cursor now
                 await result.close()
+
+    async def page(
+        self,
+        account_id: int,
+        *,
+        since: datetime,
+        until: datetime,
+        after: tuple[datetime, int] | None = None,
+        limit: int,
+    ) -> list[LedgerEntry]:
+        """Up to ``limit`` of the account's entries with ``since <= occurred_at < until``,
+        oldest first, after the entry at ``after`` = ``(occurred_at, id)`` (keyset paging
+        on the ledger's (account, time, id) index)."""
+        where = [
+            _L.c.account_id == account_id,
+            _L.c.occurred_at >= since,
+            _L.c.occurred_at < until,
+        ]
+        if after is not None:
+            at, after_id = after
+            where.append(
+                or_(_L.c.occurred_at > at, and_(_L.c.occurred_at == at, _L.c.id > after_id))
+            )
+        stmt = _entries().where(*where).order_by(_L.c.occurred_at, _L.c.id).limit(limit)
+        async with self._reading(None) as c:
+            return [LedgerEntry(*row) for row in await c.execute(stmt)]
+
+    async def latest_for_visitor(
+        self, account_id: int, visitor_id: str, *, limit: int
+    ) -> list[LedgerEntry]:
+        """The visitor's latest ``limit`` entries in the account, newest first."""
+        stmt = (
+            _entries()
+            .where(_L.c.account_id == account_id, _L.c.visitor_id == visitor_id)
+            .order_by(_L.c.occurred_at.desc(), _L.c.id.desc())
+            .limit(limit)
+        )
+        async with self._reading(None) as c:
+            return [LedgerEntry(*row) for row in await c.execute(stmt)]
+
+
+def _entries() -> Select[Any]:
+    """The ledger's exported columns, in ``COLUMNS`` order."""
+    return select(*(_L.c[name] for name in COLUMNS))
 
 
 def _row(
