@@ -102,3 +102,16 @@ async def test_a_signature_is_accepted_once_and_purged_after_the_window(store: S
         await store.signatures.remember(acme.id, "sig-2", now=T0 + timedelta(minutes=11)) is False
     )
     assert await store.signatures.remember(acme.id, "sig-1", now=T0 + timedelta(minutes=11)) is True
+
+
+async def test_live_ingest_hashes_are_the_accounts_unrevoked_ingest_tokens(store: Store) -> None:
+    acme = await store.accounts.ensure("acme", "Acme")
+    other = await store.accounts.ensure("other", "Other")
+    live, _ = await store.tokens.create(acme.id, "ingest", "site", now=T0)
+    gone, revoked = await store.tokens.create(acme.id, "ingest", "old", now=T0)
+    await store.tokens.create(acme.id, "api", "ci", now=T0)
+    await store.tokens.create(other.id, "ingest", "site", now=T0)
+    await store.tokens.revoke(acme.id, revoked.id, now=T0)
+    hashes = await store.tokens.live_ingest_hashes(acme.id)
+    assert hashes == [hashlib.sha256(live.encode()).hexdigest()]
+    assert hashlib.sha256(gone.encode()).hexdigest() not in hashes

@@ -18,11 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from justuno_braze.store import Account, Store
-from justuno_braze.store.session import reading
-from justuno_braze.store.tables import api_tokens
 
 SIGNATURE_HEADER = "X-Justuno-Signature"
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
@@ -73,14 +69,7 @@ def sign(ingest_token: str, body: bytes, timestamp: int) -> str:
 
 async def signing_keys(store: Store, account_id: int) -> list[str]:
     """The signing keys of the account's live ingest tokens (= their stored hashes)."""
-    t = api_tokens
-    async with reading(store.engine) as conn:
-        rows = await conn.execute(
-            select(t.c.token_hash).where(
-                t.c.account_id == account_id, t.c.kind == "ingest", t.c.revoked_at.is_(None)
-            )
-        )
-        return [str(h) for h in rows.scalars()]
+    return await store.tokens.live_ingest_hashes(account_id)
 
 
 @dataclass(frozen=True, slots=True)

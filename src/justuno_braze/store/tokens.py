@@ -143,6 +143,14 @@ class ApiTokens(Scoped):
             record = replace(record, last_used_at=now)
         return record
 
+    async def live_ingest_hashes(self, account_id: int) -> list[str]:
+        """The stored hashes of the account's live (unrevoked) ingest tokens."""
+        stmt = select(_T.c.token_hash).where(
+            _T.c.account_id == account_id, _T.c.kind == "ingest", _T.c.revoked_at.is_(None)
+        )
+        async with self._reading(None) as c:
+            return [str(h) for h in (await c.execute(stmt)).scalars()]
+
     async def list(self, account_id: int, *, kind: str | None = None) -> list[TokenRecord]:
         """The account's tokens (revoked ones included), oldest first."""
         stmt = select(*_PUBLIC).where(_T.c.account_id == account_id)
