@@ -130,7 +130,7 @@ async def test_the_demo_is_seeded_once_and_delivers_to_the_embedded_sandbox(
                 pass
         demo = await store.accounts.by_slug("demo")
         assert demo is not None
-        assert len(await store.tokens.list(demo.id)) == 2
+        assert len(await store.tokens.list(demo.id)) == 3  # api, ingest, design key
         assert len(await store.connections.for_account(demo.id)) == 1
         [wf] = await store.workflows.list(demo.id)
         assert (wf.name, wf.status, wf.latest_version) == ("Demo lead capture", "active", 1)

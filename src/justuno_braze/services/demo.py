@@ -8,7 +8,10 @@
   in-process worker routes to the sandbox app mounted in the same server — nothing
   leaves the process; the sandbox is also served over HTTP at :data:`SANDBOX_MOUNT`);
 - the published workflow "Demo lead capture": any ``form_submitted``, identify by
-  email, the SMS and email subscription groups of the settings.
+  email, the SMS and email subscription groups of the settings;
+- the demo store page's public design key (token kind ``design``, named after the design
+  it is scoped to, :data:`DEMO_DESIGN`), derived like the API token (:func:`demo_design_key`):
+  it may only post that design's ``form_submitted`` events (see ``web/auth.py``).
 """
 
 from __future__ import annotations
@@ -31,12 +34,20 @@ DEMO_AUTHOR = "demo seed"
 EMBEDDED_SANDBOX_URL = "http://sandbox-braze.localhost"
 EMBEDDED_SANDBOX_KEY = DEFAULT_API_KEY
 SANDBOX_MOUNT = "/sandbox-braze"
+DEMO_DESIGN = "demo-popup"
+DEMO_STORE_PATH = "/demo/store"
 
 
 def demo_api_token(settings: Settings) -> str:
     """The demo account's management API token: derived from the demo ingest token."""
     digest = hashlib.sha256(f"justuno-braze demo api:{settings.demo_token}".encode()).hexdigest()
     return f"jba_demo_{digest[:32]}"
+
+
+def demo_design_key(settings: Settings) -> str:
+    """The demo store page's public design key: derived from the demo ingest token."""
+    digest = hashlib.sha256(f"justuno-braze demo design:{settings.demo_token}".encode()).hexdigest()
+    return f"jbd_demo_{digest[:32]}"
 
 
 def uses_embedded_sandbox(settings: Settings) -> bool:
@@ -87,6 +98,7 @@ class DemoSeed:
     account: str
     ingest_token: str
     api_token: str
+    design_key: str
     braze_url: str
     embedded_sandbox: bool
     workflow_id: int
@@ -110,6 +122,7 @@ class DemoSeed:
                 f"  Braze:         {braze}",
                 f"  workflow:      {DEMO_WORKFLOW} (v{self.workflow_version})",
                 f"  API docs:      {public_url}/api/v1/docs",
+                f"  store page:    {public_url}{DEMO_STORE_PATH}",
             ]
         )
 
@@ -128,6 +141,8 @@ async def seed_demo(store: Store, settings: Settings, *, now: datetime) -> DemoS
         ingest_token=settings.demo_token,
     )
     account = made.account
+    design_key = demo_design_key(settings)
+    await store.tokens.ensure(account.id, "design", DEMO_DESIGN, design_key, now=now)
     connection = await _connection(store, settings, account.id, now)
     workflow = await store.workflows.by_name(account.id, DEMO_WORKFLOW)
     if workflow is None:
@@ -148,6 +163,7 @@ async def seed_demo(store: Store, settings: Settings, *, now: datetime) -> DemoS
         account=account.slug,
         ingest_token=settings.demo_token,
         api_token=api_token,
+        design_key=design_key,
         braze_url=connection.base_url,
         embedded_sandbox=connection.base_url == EMBEDDED_SANDBOX_URL,
         workflow_id=workflow.id,

@@ -128,6 +128,18 @@ def parse_body(data: object, *, now: datetime) -> list[Event]:
         raise IngestRefused(422, f"{problem.field}: {problem.message}", [problem]) from None
 
 
+def design_problem(data: object, design: str) -> str | None:
+    """Why ``data`` is not what a public design key may post, or None: exactly ONE event
+    (no batch), of type ``form_submitted``, from the key's own ``design``."""
+    if not isinstance(data, dict) or "events" in data:
+        return "a design key posts exactly one event per request (no batch)"
+    if data.get("type") != "form_submitted":
+        return f"a design key posts only form_submitted events, not {data.get('type')!r}"
+    if data.get("design_id") != design:
+        return f"this design key is for design {design!r}, not {data.get('design_id')!r}"
+    return None
+
+
 def _problem(exc: InputError, *, prefix: str, index: int | None) -> Problem:
     name = exc.field or "event"
     return Problem(f"{prefix}{name}", str(exc).removeprefix(f"{exc.field}: "), index)

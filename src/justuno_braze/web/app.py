@@ -19,6 +19,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI
 
@@ -27,7 +28,7 @@ from justuno_braze.config import Settings
 from justuno_braze.store import Store
 from justuno_braze.web import errors
 from justuno_braze.web.api import ROUTERS
-from justuno_braze.web.auth import Clock, TokenCache, utc_now
+from justuno_braze.web.auth import Clock, DesignGuard, TokenCache, utc_now
 from justuno_braze.web.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -94,17 +95,29 @@ def create_app(
     app.state.clock = opts.clock
     app.state.metrics = metrics
     app.state.ingest_tokens = TokenCache()
+    app.state.design_guard = DesignGuard(_origins(opts))
     app.state.braze_transports = {}
     app.state.demo_allowed_urls = ()
     if store is not None:  # usable before the lifespan runs (ASGITransport skips it)
         app.state.store = store
         metrics.bind(store)
     if opts.demo:
+        from justuno_braze.web.demo import store_page
+
         _embed_demo_sandbox(app, settings)
+        app.include_router(store_page.router)
     errors.install(app)
     for router in routers():
         app.include_router(router)
     return app
+
+
+def _origins(opts: AppOptions) -> tuple[str, ...]:
+    """The origins a design key is accepted from besides same-origin: the demo's URL."""
+    if not opts.demo:
+        return ()
+    url = urlsplit(opts.public_url)
+    return (f"{url.scheme}://{url.netloc}",)
 
 
 def routers() -> list[APIRouter]:

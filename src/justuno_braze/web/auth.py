@@ -2,7 +2,11 @@
 
 - Management endpoints: ``Authorization: Bearer <api token>`` (token kind ``api``).
 - Ingestion: the account's ingest token (kind ``ingest``) as a Bearer token, or an
-  HMAC-SHA256 body signature (see :mod:`justuno_braze.web.api.ingest`).
+  HMAC-SHA256 body signature (see :mod:`justuno_braze.web.api.ingest`); or a public
+  design key (kind ``design``, named after the one design it is scoped to), printed in
+  a store page's HTML: ingestion accepts it only for ONE ``form_submitted`` event of that
+  design per request, only from an allowed ``Origin``, at most ``DESIGN_RATE`` requests
+  per ``DESIGN_WINDOW`` seconds per client IP (:class:`DesignGuard`; 403 / 429).
 
 Every route under ``/api/v1/accounts/{account}/…`` depends on :func:`account_scope`: the
 account is resolved by slug and must be the token's own; an unknown account and another
@@ -16,7 +20,9 @@ store/settings/clock through ``StoreDep`` / ``SettingsDep`` / ``NowDep``.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
@@ -29,6 +35,9 @@ from justuno_braze.store import Account, Store, TokenRecord
 
 API = "api"  # token kind of the management API
 INGEST = "ingest"  # token kind of event ingestion
+DESIGN = "design"  # token kind of a public per-design key (its name is the design id)
+DESIGN_RATE = 10  # design-key requests per client IP per window
+DESIGN_WINDOW = 60.0  # seconds
 ACCOUNT_NOT_FOUND = "account not found"
 UNAUTHORIZED = "missing or invalid API token (send 'Authorization: Bearer <token>')"
 
@@ -138,6 +147,73 @@ async def authenticate(
         if cache is not None:
             cache.remember_token(plain, record)
     return record
+
+
+async def authenticate_ingest(
+    store: Store,
+    credentials: HTTPAuthorizationCredentials | None,
+    now: datetime,
+    *,
+    cache: TokenCache | None = None,
+) -> TokenRecord:
+    """The live ingest token in ``credentials``, else the live design key, else 401."""
+    try:
+        return await authenticate(store, credentials, INGEST, now, cache=cache)
+    except HTTPException:
+        if credentials is None or not credentials.credentials:
+            raise
+        return await authenticate(store, credentials, DESIGN, now, cache=cache)
+
+
+class DesignGuard:
+    """What a public design key may do beyond its design: come from an allowed origin
+    (the served URL's, or the request's own — same-origin) and at most ``rate`` requests
+    per ``window`` seconds per client IP (kept in memory, per process)."""
+
+    def __init__(
+        self,
+        origins: tuple[str, ...] = (),
+        *,
+        rate: int = DESIGN_RATE,
+        window: float = DESIGN_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+        limit: int = 10_000,
+    ) -> None:
+        self.origins = tuple(o.rstrip("/").lower() for o in origins)
+        self.rate = rate
+        self.window = window
+        self.clock = clock
+        self.limit = limit
+        self._seen: dict[str, deque[float]] = {}
+
+    def check_origin(self, origin: str | None, own_origin: str) -> None:
+        """403 unless ``origin`` is allowed (a design key is for browsers on our page)."""
+        allowed = (*self.origins, own_origin.rstrip("/").lower())
+        if origin is None or origin.rstrip("/").lower() not in allowed:
+            raise HTTPException(
+                403, f"a design key is accepted only from its page's origin, not {origin!r}"
+            )
+
+    def check_rate(self, client: str) -> None:
+        """Count one request of ``client``; 429 with Retry-After past the rate."""
+        now = self.clock()
+        if len(self._seen) >= self.limit and client not in self._seen:
+            self._seen.clear()
+        seen = self._seen.setdefault(client, deque())
+        while seen and now - seen[0] >= self.window:
+            seen.popleft()
+        if len(seen) >= self.rate:
+            wait = max(1, math.ceil(self.window - (now - seen[0])))
+            raise HTTPException(
+                429,
+                f"at most {self.rate} submissions per {self.window:g} seconds; retry later",
+                headers={"Retry-After": str(wait)},
+            )
+        seen.append(now)
+
+
+def design_refused(reason: str) -> HTTPException:
+    return HTTPException(403, reason)
 
 
 async def account_for(

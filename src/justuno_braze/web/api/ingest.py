@@ -8,6 +8,10 @@ quarantine); an ingest token of another account answers 404 like an unknown acco
 Bodies over ``MAX_BODY_BYTES`` are refused with 413 while streaming (never buffered whole);
 then 400 (not JSON), 413 (more than ``MAX_EVENTS`` events) and 422 (invalid events, each
 named by index and field) — all quarantined for the account. ``202`` means committed.
+
+A public design key (see :mod:`justuno_braze.web.auth`) posts one ``form_submitted``
+event of its design per request from an allowed ``Origin``; else 403 (not quarantined),
+and 429 with ``Retry-After`` past the per-IP rate.
 """
 
 from __future__ import annotations
@@ -27,19 +31,23 @@ from justuno_braze.services.ingestion import (
     GroupCommit,
     IngestRefused,
     Problem,
+    decode,
+    design_problem,
     ingest,
     quarantine,
 )
 from justuno_braze.store import Account, Store
 from justuno_braze.web.auth import (
-    INGEST,
+    DESIGN,
     AccountScope,
     AccountSlug,
+    DesignGuard,
     NowDep,
     StoreDep,
     TokenCache,
     account_for,
-    authenticate,
+    authenticate_ingest,
+    design_refused,
     ingest_bearer,
     unauthorized,
 )
@@ -125,6 +133,8 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
         (400, "The body is not JSON (quarantined)"),
         (413, f"Body over {MAX_BODY_BYTES} bytes or more than {MAX_EVENTS} events"),
         (422, "Invalid events, each named by index and field; nothing stored (quarantined)"),
+        (403, "A design key used outside its design, event type or origin"),
+        (429, "Too many design-key submissions from this IP (see Retry-After)"),
     )
 }
 
@@ -163,9 +173,13 @@ async def post_events(
     signature = request.headers.get(SIGNATURE_HEADER)
     owner: Account | None = None
     cache: TokenCache = request.app.state.ingest_tokens
+    design: str | None = None
     if credentials is not None or signature is None:
-        record = await authenticate(store, credentials, INGEST, now, cache=cache)
+        record = await authenticate_ingest(store, credentials, now, cache=cache)
         owner = await account_for(store, account, record.account_id, cache=cache)
+        if record.kind == DESIGN:
+            design = record.name
+            _check_design_request(request)
     body, complete = await _read_body(request)
     if owner is None:
         assert signature is not None
@@ -178,8 +192,18 @@ async def post_events(
         problem = Problem("body", f"larger than {MAX_BODY_BYTES} bytes")
         refused = IngestRefused(413, f"body: {problem.message}", [problem])
         return _too_large(await quarantine(store, owner.id, refused, body, now=now))
+    payload: bytes | object = body
+    if design is not None:
+        try:
+            payload = decode(body)
+        except IngestRefused as refused:  # not quarantined: design keys are public
+            return _refused(refused)
+        misuse = design_problem(payload, design)
+        if misuse is not None:
+            metrics.refused.labels(reason="403").inc()
+            raise design_refused(misuse)
     try:
-        result = await ingest(store, owner, body, now=now, group=_group(request, store))
+        result = await ingest(store, owner, payload, now=now, group=_group(request, store))
     except IngestRefused as refused:
         metrics.refused.labels(reason=str(refused.status)).inc()
         return _refused(refused)
@@ -218,6 +242,14 @@ async def list_quarantine(
         ],
         next_before_id=items[-1].id if len(items) == limit else None,
     )
+
+
+def _check_design_request(request: Request) -> None:
+    """A design key's request: an allowed ``Origin`` (403), then the per-IP rate (429)."""
+    guard: DesignGuard = request.app.state.design_guard
+    own_origin = f"{request.url.scheme}://{request.url.netloc}"
+    guard.check_origin(request.headers.get("origin"), own_origin)
+    guard.check_rate(request.client.host if request.client else "unknown")
 
 
 def _group(request: Request, store: Store) -> GroupCommit:

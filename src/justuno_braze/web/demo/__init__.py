@@ -1,0 +1,1 @@
+"""The demo store page (``serve --demo`` only): static HTML + vanilla JS, no build step."""
