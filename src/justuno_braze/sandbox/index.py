@@ -9,7 +9,7 @@ the key. With millions of users that saves, per user and index, two allocations,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -42,14 +42,14 @@ class SharedKeyIndex(Generic[T]):
         entry = self._entries.get(key)
         if type(entry) is list:
             return choose(entry)
-        return entry  # type: ignore[return-value]  # a bare item or None
+        return cast("T | None", entry)  # a bare item or None
 
     def latest_other(self, key: str, item: T) -> T | None:
         """The most recently added item under ``key`` that is not ``item``."""
         entry = self._entries.get(key)
         if type(entry) is not list:
-            return None if entry is None or entry is item else entry  # type: ignore[return-value]
-        for other in reversed(entry):
+            return None if entry is None or entry is item else cast(T, entry)
+        for other in reversed(cast("list[T]", entry)):
             if other is not item:
                 return other
         return None
