@@ -104,20 +104,7 @@ class DeadLetter:
 _O = outbox
 # What a claim reads after ``QUEUE_HEAD`` (id, connection_id, user_key, state,
 # available_at): everything of a Job, or only what delivery needs.
-_JOB = (
-    _O.c.source_key,
-    _O.c.occurred_at,
-    _O.c.attributes,
-    _O.c.event,
-    _O.c.import_id,
-    _O.c.workflow_id,
-    _O.c.workflow_version,
-    _O.c.attempts,
-    _O.c.enqueued_at,
-    _O.c.last_error,
-    _O.c.account_id,
-    _O.c.visitor_id,
-)
+_JOB = JOB_COLUMNS[3:15]  # source_key … visitor_id
 _DELIVERY = (
     _O.c.source_key,
     _O.c.occurred_at,
