@@ -40,15 +40,7 @@ class ProfileNumbersOut(BaseModel):
 
     @classmethod
     def of(cls, n: service.ProfileNumbers) -> ProfileNumbersOut:
-        return cls(
-            profiles_created=n.profiles_created,
-            returning_visitors=n.returning_visitors,
-            return_visitor_rate=n.return_visitor_rate,
-            sessions=n.sessions,
-            page_views=n.page_views,
-            pages_per_session=n.pages_per_session,
-            forms_submitted=n.forms_submitted,
-        )
+        return cls.model_validate(n, from_attributes=True)
 
 
 class WorkflowNumbersOut(BaseModel):

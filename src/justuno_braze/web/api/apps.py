@@ -90,19 +90,7 @@ class ConnectionOut(BaseModel):
 
     @classmethod
     def of(cls, v: service.ConnectionView) -> ConnectionOut:
-        return cls(
-            id=v.id,
-            app=v.app,
-            name=v.name,
-            rest_endpoint=v.rest_endpoint,
-            instance=v.instance,
-            key_hint=v.key_hint,
-            status=v.status,
-            status_reason=v.status_reason,
-            custom_attributes_count=v.custom_attributes_count,
-            custom_attributes_at=v.custom_attributes_at,
-            created_at=v.created_at,
-        )
+        return cls.model_validate(v, from_attributes=True)
 
 
 class ConnectionList(BaseModel):

@@ -51,16 +51,7 @@ class WorkflowOut(BaseModel):
 
     @classmethod
     def of(cls, v: service.WorkflowView) -> WorkflowOut:
-        return cls(
-            id=v.id,
-            name=v.name,
-            status=v.status,
-            latest_version=v.latest_version,
-            draft=v.draft,
-            warnings=v.warnings,
-            created_at=v.created_at,
-            updated_at=v.updated_at,
-        )
+        return cls.model_validate(v, from_attributes=True)
 
 
 class WorkflowList(BaseModel):
@@ -106,15 +97,7 @@ class VersionOut(BaseModel):
 
     @classmethod
     def of(cls, v: service.VersionView) -> VersionOut:
-        return cls(
-            workflow_id=v.workflow_id,
-            version=v.version,
-            author=v.author,
-            note=v.note,
-            published_at=v.published_at,
-            definition=v.definition,
-            changes=v.changes,
-        )
+        return cls.model_validate(v, from_attributes=True)
 
 
 class VersionList(BaseModel):
