@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from justuno_braze.errors import DeliveryError, InputError, StoreError, WorkflowError
+from justuno_braze.services.apps import ConnectionRefused
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def _input(_: Request, exc: InputError) -> JSONResponse:
         return error_response(422, str(exc), field=exc.field)
+
+    @app.exception_handler(ConnectionRefused)
+    async def _refused(_: Request, exc: ConnectionRefused) -> JSONResponse:
+        # Braze did not accept a connection: say why (invalid_key, unreachable, …)
+        return error_response(422, exc.message, field=exc.field, reason=exc.reason)
 
     @app.exception_handler(WorkflowError)
     async def _workflow(_: Request, exc: WorkflowError) -> JSONResponse:

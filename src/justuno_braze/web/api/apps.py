@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
@@ -122,11 +121,6 @@ async def _found(call: Awaitable[T]) -> T:
         raise NotFound("connection not found") from None
 
 
-def _refused(exc: service.ConnectionRefused) -> JSONResponse:
-    body = {"message": exc.message, "field": exc.field, "reason": exc.reason}
-    return JSONResponse(body, status_code=422)
-
-
 async def any_api_token(
     store: StoreDep,
     now: NowDep,
@@ -182,19 +176,16 @@ async def list_connections(account: AccountScope, store: StoreDep) -> Connection
 )
 async def connect(
     body: ConnectIn, account: AccountScope, store: StoreDep, settings: SettingsDep, now: NowDep
-) -> ConnectionOut | JSONResponse:
-    try:
-        view = await service.connect_braze(
-            store,
-            settings,
-            account,
-            rest_endpoint=body.rest_endpoint,
-            api_key=body.api_key,
-            name=body.name,
-            now=now,
-        )
-    except service.ConnectionRefused as exc:
-        return _refused(exc)
+) -> ConnectionOut:
+    view = await service.connect_braze(
+        store,
+        settings,
+        account,
+        rest_endpoint=body.rest_endpoint,
+        api_key=body.api_key,
+        name=body.name,
+        now=now,
+    )
     return ConnectionOut.of(view)
 
 
@@ -223,15 +214,10 @@ async def update_connection(
     store: StoreDep,
     settings: SettingsDep,
     now: NowDep,
-) -> ConnectionOut | JSONResponse:
-    try:
-        view = await _found(
-            service.update_key(
-                store, settings, account, connection_id, api_key=body.api_key, now=now
-            )
-        )
-    except service.ConnectionRefused as exc:
-        return _refused(exc)
+) -> ConnectionOut:
+    view = await _found(
+        service.update_key(store, settings, account, connection_id, api_key=body.api_key, now=now)
+    )
     return ConnectionOut.of(view)
 
 
@@ -260,13 +246,10 @@ async def refresh(
     store: StoreDep,
     settings: SettingsDep,
     now: NowDep,
-) -> ConnectionOut | JSONResponse:
-    try:
-        view = await _found(
-            service.refresh_attributes(store, settings, account, connection_id, now=now)
-        )
-    except service.ConnectionRefused as exc:
-        return _refused(exc)
+) -> ConnectionOut:
+    view = await _found(
+        service.refresh_attributes(store, settings, account, connection_id, now=now)
+    )
     return ConnectionOut.of(view)
 
 
