@@ -75,6 +75,18 @@ def dedup(
         identifier = identifier_field(update.user_key, attributes)
         times = update.attribute_times
         default_at = update.occurred_at
+        if not accepted:
+            # Nothing recorded for this user (the common case: a new lead): every attribute
+            # goes, and all but the identifier and the always-sent keys are recorded.
+            for name, value in attributes.items():
+                if name not in _KEPT and name != identifier and name[:1] != "_":
+                    at = default_at if times is None else times.get(name, default_at)
+                    record[name] = (value, at)
+            substantive = bool(record) or any(
+                name != identifier and name[:1] != "_" for name in attributes
+            )
+            update.attributes = attributes if substantive else None
+            return _without_seen_events(update, record, seen_events)
         kept: dict[str, Any] = {}
         substantive = False
         for name, value in attributes.items():
@@ -97,6 +109,13 @@ def dedup(
             record[name] = (value, at)
             substantive = True
         update.attributes = kept if substantive else None
+    return _without_seen_events(update, record, seen_events)
+
+
+def _without_seen_events(
+    update: UserUpdate, record: dict[str, tuple[Any, datetime]], seen_events: Collection[str]
+) -> UserUpdate:
+    """Drop the events already recorded as accepted; set ``update.record``."""
     if update.events and seen_events:
         keep = [i for i, key in enumerate(update.event_keys) if key not in seen_events]
         if len(keep) != len(update.events):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import ColumnElement, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,8 +34,9 @@ from justuno_braze.errors import InputError
 from justuno_braze.store.dialect import chunks
 from justuno_braze.store.leases import JOB_COLUMNS, Reader, members, pick_users
 from justuno_braze.store.outbox_insert import insert_jobs
-from justuno_braze.store.session import reading, transaction
-from justuno_braze.store.tables import outbox
+from justuno_braze.store.session import joined, reading, transaction
+from justuno_braze.store.sqlite_direct import fetch_all
+from justuno_braze.store.tables import outbox, to_micros
 
 JobState = str  # 'pending' | 'leased' | 'delivered' | 'dead'
 STATES: tuple[str, ...] = ("pending", "leased", "delivered", "dead")
@@ -114,6 +116,10 @@ _DELIVERY = (
     _O.c.enqueued_at,
 )
 _DEAD = _O.c.state == literal_column("'dead'")  # inline: matches the partial index
+_LEASE_SQLITE = (  # sent straight to aiosqlite: see ``store.sqlite_direct``
+    "UPDATE outbox SET state = 'leased', lease_owner = :owner, available_at = :until"
+    " WHERE id IN (SELECT value FROM json_each(:ids))"
+)
 
 
 class Outbox:
@@ -213,7 +219,9 @@ class Outbox:
             if conn.dialect.name == "sqlite":
                 # One writer (BEGIN IMMEDIATE) read these rows in this very transaction:
                 # every one of them is leased, no need to read the ids back.
-                await conn.execute(lease.where(members(conn, _O.c.id, ids)))
+                ids_json = orjson.dumps(ids).decode()
+                params = {"owner": worker_id, "until": to_micros(lease_until), "ids": ids_json}
+                await fetch_all(conn, _LEASE_SQLITE, params)
                 return rows, reader
             leased: set[int] = set()
             for chunk in chunks(ids):
@@ -230,14 +238,23 @@ class Outbox:
     ) -> int:
         """Push the lease of ``job_ids`` (still held by ``worker_id``) to now + lease."""
         return await self._finish(
-            job_ids, worker_id, available_at=now + timedelta(seconds=lease_seconds)
+            job_ids, worker_id, None, available_at=now + timedelta(seconds=lease_seconds)
         )
 
-    async def ack(self, job_ids: Sequence[int], *, worker_id: str, now: datetime) -> int:
-        """Braze accepted these: ``delivered``."""
+    async def ack(
+        self,
+        job_ids: Sequence[int],
+        *,
+        worker_id: str,
+        now: datetime,
+        conn: AsyncConnection | None = None,
+    ) -> int:
+        """Braze accepted these: ``delivered``. Pass ``conn`` to write in the caller's
+        transaction (as the settle methods below all do)."""
         return await self._finish(
             job_ids,
             worker_id,
+            conn,
             state="delivered",
             available_at=None,
             finished_at=now,
@@ -252,12 +269,14 @@ class Outbox:
         now: datetime,
         available_at: datetime,
         error: str,
+        conn: AsyncConnection | None = None,
     ) -> int:
         """Back to ``pending`` until ``available_at``; ``attempts += 1``; ``last_error``."""
         _aware(available_at, "available_at")
         return await self._finish(
             job_ids,
             worker_id,
+            conn,
             state="pending",
             available_at=available_at,
             attempts=_O.c.attempts + 1,
@@ -265,22 +284,36 @@ class Outbox:
             lease_owner=None,
         )
 
-    async def release(self, job_ids: Sequence[int], *, worker_id: str) -> int:
+    async def release(
+        self, job_ids: Sequence[int], *, worker_id: str, conn: AsyncConnection | None = None
+    ) -> int:
         """Back to ``pending`` and due, ``attempts`` unchanged (e.g. an auth pause)."""
         return await self._finish(
-            job_ids, worker_id, state="pending", available_at=_O.c.enqueued_at, lease_owner=None
+            job_ids,
+            worker_id,
+            conn,
+            state="pending",
+            available_at=_O.c.enqueued_at,
+            lease_owner=None,
         )
 
-    async def dead(self, items: Sequence[tuple[int, str]], *, worker_id: str, now: datetime) -> int:
+    async def dead(
+        self,
+        items: Sequence[tuple[int, str]],
+        *,
+        worker_id: str,
+        now: datetime,
+        conn: AsyncConnection | None = None,
+    ) -> int:
         """Dead-letter ``(job_id, Braze's reason)`` pairs (``attempts += 1``)."""
         by_reason: dict[str, list[int]] = defaultdict(list)
         for job_id, reason in items:
             by_reason[reason].append(job_id)
         changed = 0
-        async with transaction(self._engine) as conn:
+        async with joined(self._engine, conn) as own:
             for reason, ids in by_reason.items():
                 changed += await _set(
-                    conn,
+                    own,
                     ids,
                     [_O.c.state == "leased", _O.c.lease_owner == worker_id],
                     state="dead",
@@ -420,12 +453,18 @@ class Outbox:
                 for cid in (await conn.execute(stmt.order_by(_O.c.connection_id))).scalars()
             ]
 
-    async def _finish(self, job_ids: Sequence[int], worker_id: str, **values: Any) -> int:
+    async def _finish(
+        self,
+        job_ids: Sequence[int],
+        worker_id: str,
+        conn: AsyncConnection | None,
+        **values: Any,
+    ) -> int:
         if not job_ids:
             return 0
-        async with transaction(self._engine) as conn:
+        async with joined(self._engine, conn) as own:
             return await _set(
-                conn, job_ids, [_O.c.state == "leased", _O.c.lease_owner == worker_id], **values
+                own, job_ids, [_O.c.state == "leased", _O.c.lease_owner == worker_id], **values
             )
 
 

@@ -2,9 +2,10 @@
 
 **Lane** — one Braze connection as a worker sees it.
 
-The lane owns the connection's :class:`~justuno_braze.braze.client.BrazeClient` (one
-keep-alive pool, reused for every request), bounds how many requests are in flight at once
-(an AIMD concurrency limit, at most ``max_in_flight``), and spaces sends with a
+The lane owns the connection's Braze clients (:class:`~justuno_braze.braze.client.BrazeClient`,
+each a keep-alive pool for at most ``POOL_SIZE`` requests in flight, opened as concurrency
+needs them and filled lowest first), bounds how many requests are in flight at once (an
+AIMD concurrency limit, at most ``max_in_flight``), and spaces sends with a
 :class:`~justuno_braze.braze.limits.RateGate` fed by Braze's rate-limit headers
 (braze-api.md §8.2). A 429 halves both the concurrency and the request rate and pauses the
 lane until Braze's ``Retry-After`` / ``X-Ratelimit-Retry-After`` / reset; successes grow
@@ -16,8 +17,9 @@ classifier); it only reacts to the outcome for pacing.
 
 **deliver_requests** — dedup a connection's share of a batch, chunk it, send the requests
 concurrently and turn each classified outcome into a decision on a :class:`Settlement`.
-**Settlement** — those decisions, applied to the store in bulk once the batch is done
-(one ``save``, one ``record_events``, one ``ack``, one ``dead``, a ``retry`` per request).
+**Settlement** — those decisions, applied to the store in bulk once the batch is done, in
+one transaction (one ``save``, one ``record_events``, one ``ack``, one ``dead``, a
+``retry`` per request).
 """
 
 from __future__ import annotations
@@ -36,12 +38,17 @@ from justuno_braze.config import Settings
 from justuno_braze.delivery.batching import Request, UserUpdate, chunk
 from justuno_braze.delivery.dedup import dedup
 from justuno_braze.errors import AuthError, PermanentError, TransientError
+from justuno_braze.store.session import transaction
 
 if TYPE_CHECKING:
     from justuno_braze.store import Store
 
 log = logging.getLogger(__name__)
 
+# Requests in flight per client. httpcore's pool re-checks EVERY pooled connection on each
+# request and each response (an idle one costs two syscalls), so one pool of 48 cost 2-3x
+# the CPU per request of 12 pools of 4 at 20 requests in flight (docs/benchmarks.md).
+POOL_SIZE = 4
 # Braze's default for /users/track is 3,000 requests per 3 s (§8.1): start there.
 INITIAL_RATE = 1000.0
 MIN_RATE = 0.5
@@ -54,14 +61,18 @@ class Lane:
     def __init__(
         self,
         connection_id: int,
-        client: BrazeClient,
+        open_client: Callable[[], BrazeClient],
         *,
         max_in_flight: int,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
     ) -> None:
+        """``open_client`` makes the connection's client: one now (what it raises, this
+        raises), another for each further ``POOL_SIZE`` requests in flight."""
         self.connection_id = connection_id
-        self.client = client
+        self.clients = [open_client()]
+        self._open_client = open_client
+        self._busy = [0]  # requests in flight per client
         self.concurrency = Aimd(
             initial=max_in_flight,
             minimum=1,
@@ -82,7 +93,8 @@ class Lane:
     def pause(self, reason: str) -> None:
         self.paused = reason
 
-    async def _acquire(self, stopping: Callable[[], bool]) -> bool:
+    async def _acquire(self, stopping: Callable[[], bool]) -> int | None:
+        """A slot: the index of the client to send on, or ``None`` (paused or stopping)."""
         async with self._slots:
             await self._slots.wait_for(
                 lambda: (
@@ -90,13 +102,26 @@ class Lane:
                 )
             )
             if self.paused is not None or stopping():
-                return False
+                return None
+            index = self._pick_client()  # may open a client: raises before taking a slot
             self.in_flight += 1
-            return True
+            return index
 
-    async def _release(self) -> None:
+    def _pick_client(self) -> int:
+        """The lowest client with room (a new one when all are full)."""
+        busy = self._busy
+        for index, count in enumerate(busy):
+            if count < POOL_SIZE:
+                busy[index] += 1
+                return index
+        self.clients.append(self._open_client())
+        busy.append(1)
+        return len(busy) - 1
+
+    async def _release(self, index: int) -> None:
         async with self._slots:
             self.in_flight -= 1
+            self._busy[index] -= 1
             self._slots.notify_all()
 
     async def wake(self) -> None:
@@ -112,7 +137,8 @@ class Lane:
         Returns ``None`` without sending when the lane is paused or the worker is stopping
         (release the request's jobs); raises whatever ``BrazeClient.track`` raises.
         """
-        if not await self._acquire(stopping):
+        index = await self._acquire(stopping)
+        if index is None:
             return None
         try:
             delay = self.gate.reserve(self._clock())
@@ -121,7 +147,7 @@ class Lane:
             if self.paused is not None or stopping():
                 return None
             try:
-                result = await self.client.track(body)
+                result = await self.clients[index].track(body)
             except TransientError as exc:
                 if exc.status == 429:
                     self._throttled(exc.retry_after)
@@ -137,7 +163,7 @@ class Lane:
             self.rate.on_success()
             return result
         finally:
-            await self._release()
+            await self._release(index)
 
     def _throttled(self, retry_after: float | None) -> None:
         now = self._clock()
@@ -147,7 +173,8 @@ class Lane:
         self.gate.pause_until(now + (retry_after if retry_after else 1.0))
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in self.clients:
+            await client.aclose()
 
 
 # --- one batch's requests ---------------------------------------------------------------
@@ -201,31 +228,41 @@ class Settlement:
     async def apply(
         self, store: Store, *, worker_id: str, now: datetime, report: BatchReport
     ) -> None:
-        """Write every decision: what Braze accepted first, then the job states."""
+        """Write every decision in ONE transaction — what Braze accepted, then the job
+        states: one commit per batch, and no crash can ack jobs without their record."""
         records: dict[int, dict[str, Any]] = {}
         for update in (*self.delivered, *self.unchanged):
             if update.record:
                 records.setdefault(update.connection_id, {})[update.user_key] = update.record
-        for connection_id, by_user in records.items():
-            await store.braze_state.save(connection_id, by_user)
-        for connection_id, keys in self.accepted_events.items():
-            if keys:
-                await store.braze_state.record_events(connection_id, keys, now=now)
         outbox = store.outbox
         done = [job_id for update in self.delivered for job_id in update.job_ids]
         unchanged = [job_id for update in self.unchanged for job_id in update.job_ids]
-        if done or unchanged:
-            acked = await outbox.ack([*done, *unchanged], worker_id=worker_id, now=now)
-            if acked < len(done) + len(unchanged):  # another worker took them after our lease
-                log.warning("lease lost before ack: %d job(s)", len(done) + len(unchanged) - acked)
-        if self.dead:
-            await outbox.dead(self.dead, worker_id=worker_id, now=now)
-        for job_ids, available_at, error in self.retries:
-            await outbox.retry(
-                job_ids, worker_id=worker_id, now=now, available_at=available_at, error=error
-            )
-        if self.released:
-            await outbox.release(self.released, worker_id=worker_id)
+        async with transaction(store.engine) as conn:
+            for connection_id, by_user in records.items():
+                await store.braze_state.save(connection_id, by_user, conn=conn)
+            for connection_id, keys in self.accepted_events.items():
+                if keys:
+                    await store.braze_state.record_events(connection_id, keys, now=now, conn=conn)
+            if done or unchanged:
+                acked = await outbox.ack(
+                    [*done, *unchanged], worker_id=worker_id, now=now, conn=conn
+                )
+                if acked < len(done) + len(unchanged):  # another worker took them after our lease
+                    lost = len(done) + len(unchanged) - acked
+                    log.warning("lease lost before ack: %d job(s)", lost)
+            if self.dead:
+                await outbox.dead(self.dead, worker_id=worker_id, now=now, conn=conn)
+            for job_ids, available_at, error in self.retries:
+                await outbox.retry(
+                    job_ids,
+                    worker_id=worker_id,
+                    now=now,
+                    available_at=available_at,
+                    error=error,
+                    conn=conn,
+                )
+            if self.released:
+                await outbox.release(self.released, worker_id=worker_id, conn=conn)
         report.requests += self.requests
         report.delivered += len(done)
         report.unchanged += len(unchanged)
@@ -270,7 +307,8 @@ async def deliver_requests(
             settlement.unchanged.append(update)
     cap, combined = settings.batch_cap, settings.combined_cap
 
-    async def send(request: Request) -> None:
+    async def send_one(request: Request) -> list[Request]:
+        """Send ``request`` and settle its outcome; returns what goes again at once."""
         try:
             result = await lane.send(request.body, stopping=stopping)
         except AuthError as exc:
@@ -280,13 +318,12 @@ async def deliver_requests(
             bad = _blame(request, exc.minor_errors)
             if not bad:
                 settlement.kill(request.updates, str(exc))
-                return
+                return []
             for update, reason in bad.values():
                 settlement.kill([update], reason)
             rest = [u for u in request.updates if id(u) not in bad]
             # The others were valid: they go again at once, on their own.
-            for again in chunk(rest, cap=cap, combined_cap=combined):
-                await send(again)
+            return chunk(rest, cap=cap, combined_cap=combined)
         except PermanentError as exc:
             settlement.kill(request.updates, str(exc))
         except TransientError as exc:
@@ -299,9 +336,17 @@ async def deliver_requests(
         else:
             if result is None:  # paused or stopping: not sent, the jobs wait
                 settlement.release(request.updates)
-                return
+                return []
             settlement.requests += 1
             _accepted(request, result, settlement, connection_id)
+        return []
+
+    async def send(request: Request) -> None:
+        # A loop, not recursion: a closure that calls itself is a reference cycle, which
+        # kept each batch's objects alive until the garbage collector's next pass.
+        queue = [request]
+        while queue:
+            queue[:0] = await send_one(queue.pop(0))
 
     requests = chunk(to_send, cap=cap, combined_cap=combined)
     await asyncio.gather(*(send(request) for request in requests))

@@ -32,6 +32,7 @@ from justuno_braze.config import Settings
 from justuno_braze.delivery.batching import UserUpdate, coalesce
 from justuno_braze.delivery.outbox import ClaimedJob
 from justuno_braze.delivery.sender import (
+    POOL_SIZE,
     BatchReport,
     Lane,
     RetryPolicy,
@@ -313,7 +314,7 @@ class Worker:
             api_key,
             allowed_urls=self.settings.allowed_braze_urls,
             timeout=self.settings.braze_timeout_seconds,
-            max_connections=self.concurrency,
+            max_connections=min(POOL_SIZE, self.concurrency),  # a lane opens more as needed
         )
 
     async def _lane(self, connection_id: int) -> Lane | None:
@@ -335,18 +336,18 @@ class Worker:
         try:
             connection = await self.store.connections.get(connection_id)
             api_key = await self.store.connections.api_key(connection_id)
-            client = self._client_factory(connection.base_url, api_key)
+            base_url, factory = connection.base_url, self._client_factory
+            lane = Lane(
+                connection_id,
+                lambda: factory(base_url, api_key),
+                max_in_flight=self.concurrency,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
         except (InputError, ValueError, StoreError) as exc:
             await self._pause_connection(connection_id, f"cannot deliver: {exc}")
             return None
         self._paused.pop(connection_id, None)
-        lane = Lane(
-            connection_id,
-            client,
-            max_in_flight=self.concurrency,
-            clock=self._clock,
-            sleep=self._sleep,
-        )
         self._lanes[connection_id] = lane
         return lane
 

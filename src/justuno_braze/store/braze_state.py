@@ -16,18 +16,19 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from justuno_braze.store.dialect import upsert_insert
 from justuno_braze.store.leases import members
-from justuno_braze.store.session import reading, transaction
+from justuno_braze.store.session import joined, reading
+from justuno_braze.store.sqlite_direct import fetch_all
 from justuno_braze.store.tables import braze_state, from_micros, sent_events, to_micros
 
 AttributeState = dict[str, tuple[Any, datetime]]
 _CHUNK = 5000
 # ``:rows`` is one JSON object {user_key: {attribute: [value, micros]}}. On conflict, an
 # attribute of the new row replaces the stored one unless the stored time is newer.
-_SAVE_SQLITE = text(
+_SAVE_SQLITE = (  # sent straight to aiosqlite (``store.sqlite_direct``): one thread hop
     "INSERT INTO braze_state (connection_id, user_key, attributes)"
     " SELECT :connection_id, r.key, r.value FROM json_each(:rows) AS r WHERE true"
     " ON CONFLICT (connection_id, user_key) DO UPDATE SET attributes = json_patch("
@@ -35,6 +36,10 @@ _SAVE_SQLITE = text(
     " FROM json_each(excluded.attributes) AS n"
     " LEFT JOIN json_each(braze_state.attributes) AS o ON o.key = n.key"
     " WHERE o.key IS NULL OR o.value ->> 1 <= n.value ->> 1))"
+)
+_LOAD_SQLITE = (
+    "SELECT user_key, attributes FROM braze_state WHERE connection_id = :connection_id"
+    " AND user_key IN (SELECT value FROM json_each(:keys))"
 )
 _SAVE_POSTGRES = text(
     "INSERT INTO braze_state (connection_id, user_key, attributes)"
@@ -63,13 +68,21 @@ class BrazeState:
         times: dict[int, datetime] = {}  # a batch's attributes share few distinct times
         async with reading(self._engine) as conn:
             for chunk in _chunks(user_keys):
-                rows = await conn.execute(
-                    select(braze_state.c.user_key, braze_state.c.attributes).where(
-                        braze_state.c.connection_id == connection_id,
-                        members(conn, braze_state.c.user_key, chunk),
+                if conn.dialect.name == "sqlite":
+                    keys = orjson.dumps(list(chunk)).decode()
+                    params = {"connection_id": connection_id, "keys": keys}
+                    found = [
+                        (k, orjson.loads(a)) for k, a in await fetch_all(conn, _LOAD_SQLITE, params)
+                    ]
+                else:
+                    rows = await conn.execute(
+                        select(braze_state.c.user_key, braze_state.c.attributes).where(
+                            braze_state.c.connection_id == connection_id,
+                            members(conn, braze_state.c.user_key, chunk),
+                        )
                     )
-                )
-                for user_key, attributes in rows.all():
+                    found = list(rows.all())
+                for user_key, attributes in found:
                     state: AttributeState = {}
                     for name, (value, micros) in attributes.items():
                         at = times.get(micros)
@@ -80,14 +93,19 @@ class BrazeState:
         return out
 
     async def save(
-        self, connection_id: int, updates: Mapping[str, Mapping[str, tuple[Any, datetime]]]
+        self,
+        connection_id: int,
+        updates: Mapping[str, Mapping[str, tuple[Any, datetime]]],
+        *,
+        conn: AsyncConnection | None = None,
     ) -> None:
-        """Record what Braze accepted: per attribute, the newer time wins (upsert)."""
+        """Record what Braze accepted: per attribute, the newer time wins (upsert). Pass
+        ``conn`` to write in the caller's transaction (the worker settles a batch in one)."""
         if not updates:
             return
         keys = list(updates)
-        async with transaction(self._engine) as conn:
-            statement = _SAVE_POSTGRES if conn.dialect.name == "postgresql" else _SAVE_SQLITE
+        async with joined(self._engine, conn) as conn:
+            sqlite = conn.dialect.name == "sqlite"
             for chunk in _chunks(keys):
                 rows: dict[str, dict[str, tuple[Any, int]]] = {}
                 last: datetime | None = None
@@ -98,10 +116,11 @@ class BrazeState:
                         if at is not last:  # one user's attributes mostly share a time
                             last, micros = at, to_micros(at)
                         row[name] = (value, micros)
-                await conn.execute(
-                    statement,
-                    {"connection_id": connection_id, "rows": orjson.dumps(rows).decode()},
-                )
+                params = {"connection_id": connection_id, "rows": orjson.dumps(rows).decode()}
+                if sqlite:
+                    await fetch_all(conn, _SAVE_SQLITE, params)
+                else:
+                    await conn.execute(_SAVE_POSTGRES, params)
 
     async def seen_events(self, connection_id: int, keys: Sequence[str]) -> set[str]:
         """The event keys among ``keys`` that Braze already accepted."""
@@ -120,13 +139,18 @@ class BrazeState:
         return seen
 
     async def record_events(
-        self, connection_id: int, keys: Iterable[str], *, now: datetime
+        self,
+        connection_id: int,
+        keys: Iterable[str],
+        *,
+        now: datetime,
+        conn: AsyncConnection | None = None,
     ) -> None:
         """Remember that Braze accepted these custom events (already known ones ignored)."""
         rows = [{"connection_id": connection_id, "event_key": k, "sent_at": now} for k in keys]
         if not rows:
             return
-        async with transaction(self._engine) as conn:
+        async with joined(self._engine, conn) as conn:
             await conn.execute(
                 upsert_insert(conn.dialect, sent_events).on_conflict_do_nothing(), rows
             )

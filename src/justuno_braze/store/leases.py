@@ -1,7 +1,9 @@
 """Choosing whole users to lease (the heart of ``Outbox.claim``), inside its transaction.
 
 1. scan the oldest due jobs (``available_at <= now``: pending and due, or leased with an
-   expired lease) through the ``(available_at, id)`` index, skipping failing connections;
+   expired lease) through the ``(available_at, id)`` index, skipping failing connections.
+   On SQLite the scan reads the jobs whole, with how many jobs each user has queued: a
+   user whose only queued job is in the page is complete (step 3 is for the others);
 2. PostgreSQL: take each candidate user's transaction-scoped advisory lock with
    ``pg_try_advisory_xact_lock`` (never waits; a user locked by another claimer is left
    to it). SQLite needs none: the claim runs in ``BEGIN IMMEDIATE``, one writer at a time;
@@ -17,6 +19,7 @@ UPDATE SKIP LOCKED`` scan could: two claimers each holding rows of the other's u
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -47,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from justuno_braze.store.dialect import chunks
+from justuno_braze.store.sqlite_direct import fetch_all
 from justuno_braze.store.tables import Id, UtcDateTime, connections, from_micros, to_micros
 from justuno_braze.store.tables import outbox as _O
 
@@ -178,46 +182,36 @@ async def _pick(
     total = 0
     after: tuple[Any, int] | None = None
     due_now = reader.encode(now)
-    available_at = reader.column(_O.c.available_at)
-    failing = list(
-        (await conn.execute(select(connections.c.id).where(connections.c.status != "ok"))).scalars()
-    )
+    failing = await _failing(conn) if postgres else []  # SQLite: in the scan statement
     for _ in range(MAX_PAGES):
-        # No join: the (available_at, id) index alone serves this scan, whatever the
-        # planner's statistics say (a join let PostgreSQL pick a full scan + sort after a
-        # bulk import). A failing connection's due jobs are filtered while scanning past.
-        scan = select(_O.c.id, _O.c.connection_id, _O.c.user_key, available_at).where(
-            _O.c.available_at <= now
-        )
-        if failing:
-            scan = scan.where(_O.c.connection_id.not_in(failing))
-        if after is not None:
-            scan = scan.where(
-                tuple_(_O.c.available_at, _O.c.id)
-                > tuple_(reader.literal(after[0]), literal(after[1], Id))
-            )
-        scan = scan.order_by(_O.c.available_at, _O.c.id).limit(limit)
-        page = (await conn.execute(scan)).all()
+        if postgres:
+            page, after, whole = await _scan(conn, reader, now, failing, after, limit)
+        else:
+            page, after, whole = await _scan_sqlite(conn, due_now, after, limit, payload)
         if not page:
             break
-        after = (page[-1][3], page[-1][0])
         users = [u for u in dict.fromkeys((r[1], r[2]) for r in page) if u not in seen]
         seen.update(users)
         if postgres and users:
             users = await _lock(conn, users)
-        queues = await _queues(conn, reader, users, payload)
+        rest = [u for u in users if u not in whole]
+        queues = await _queues(conn, reader, rest, payload) if rest else {}
         full = False
         for user in users:
-            jobs = queues.get(user)
-            if not jobs:
-                continue
-            waiting = [j for j in jobs if j[4] > due_now]
-            if waiting:
-                if all(j[3] == "pending" for j in waiting):
-                    # A retry is backing off: its later jobs wait behind it (user order).
-                    until = reader.time(max(j[4] for j in waiting))
-                    deferrals.extend({"b_id": j[0], "b_at": until} for j in jobs if j[4] <= due_now)
-                continue
+            jobs = whole.get(user)  # its only queued job, and it is due
+            if jobs is None:
+                jobs = queues.get(user)
+                if not jobs:
+                    continue
+                waiting = [j for j in jobs if j[4] > due_now]
+                if waiting:
+                    if all(j[3] == "pending" for j in waiting):
+                        # A retry is backing off: its later jobs wait behind it (user order).
+                        until = reader.time(max(j[4] for j in waiting))
+                        deferrals.extend(
+                            {"b_id": j[0], "b_at": until} for j in jobs if j[4] <= due_now
+                        )
+                    continue
             if total and total + len(jobs) > limit:
                 full = True
                 break
@@ -233,6 +227,81 @@ async def _pick(
             deferrals,
         )
     return chosen
+
+
+Page = tuple[Sequence[Any], tuple[Any, int] | None, dict[UserKey, list[Any]]]
+
+
+async def _failing(conn: AsyncConnection) -> list[int]:
+    """The connections not ``ok`` (their jobs wait)."""
+    stmt = select(connections.c.id).where(connections.c.status != "ok")
+    return list((await conn.execute(stmt)).scalars())
+
+
+async def _scan(
+    conn: AsyncConnection,
+    reader: Reader,
+    now: datetime,
+    failing: list[int],
+    after: tuple[Any, int] | None,
+    limit: int,
+) -> Page:
+    """A page of the oldest due jobs ``(id, connection_id, user_key, available_at)``; the
+    users' queues are read by ``_queues`` once their locks are held (PostgreSQL)."""
+    # No join: the (available_at, id) index alone serves this scan, whatever the planner's
+    # statistics say (a join let PostgreSQL pick a full scan + sort after a bulk import).
+    # A failing connection's due jobs are filtered while scanning past.
+    scan = select(_O.c.id, _O.c.connection_id, _O.c.user_key, reader.column(_O.c.available_at))
+    scan = scan.where(_O.c.available_at <= now)
+    if failing:
+        scan = scan.where(_O.c.connection_id.not_in(failing))
+    if after is not None:
+        scan = scan.where(
+            tuple_(_O.c.available_at, _O.c.id)
+            > tuple_(reader.literal(after[0]), literal(after[1], Id))
+        )
+    page = (await conn.execute(scan.order_by(_O.c.available_at, _O.c.id).limit(limit))).all()
+    return page, (page[-1][3], page[-1][0]) if page else None, {}
+
+
+async def _scan_sqlite(
+    conn: AsyncConnection,
+    due_now: int,
+    after: tuple[Any, int] | None,
+    limit: int,
+    payload: Sequence[Any],
+) -> Page:
+    """A page of the oldest due jobs, read whole (``QUEUE_HEAD`` + ``payload``, then how
+    many jobs the user has queued) in ONE statement, as the claim holds SQLite's only write
+    lock (``BEGIN IMMEDIATE``): nothing can change between this read and the lease. A user
+    whose only queued job is in the page is complete (the common case: one job per user);
+    the others' queues are read by ``_queues``. Failing connections are skipped in the
+    statement itself."""
+    sql = _sqlite_scan(tuple(c.name for c in payload), after is not None)
+    params: dict[str, Any] = {"now": due_now, "limit": limit}
+    if after is not None:
+        params["after_at"], params["after_id"] = after
+    page = await fetch_all(conn, sql, params)
+    whole = {(r[1], r[2]): [r] for r in page if r[-1] == 1}
+    return page, (page[-1][4], page[-1][0]) if page else None, whole
+
+
+# ``{columns}``: QUEUE_HEAD + the payload, by their names in ``tables.outbox`` (no input).
+_SQLITE_SCAN = (
+    "SELECT {columns}, (SELECT count(*) FROM outbox AS q"
+    " WHERE q.connection_id = o.connection_id AND q.user_key = o.user_key"
+    " AND q.available_at IS NOT NULL)"
+    " FROM outbox AS o WHERE o.available_at <= :now"
+    " AND o.connection_id NOT IN (SELECT id FROM connections WHERE status != 'ok'){paged}"
+    " ORDER BY o.available_at, o.id LIMIT :limit"
+)
+
+
+@functools.cache
+def _sqlite_scan(payload: tuple[str, ...], paged: bool) -> str:
+    columns = ", ".join(f"o.{name}" for name in (*(c.name for c in QUEUE_HEAD), *payload))
+    after = " AND (o.available_at, o.id) > (:after_at, :after_id)" if paged else ""
+    return _SQLITE_SCAN.format(columns=columns, paged=after)
 
 
 async def _lock(conn: AsyncConnection, users: list[UserKey]) -> list[UserKey]:

@@ -27,6 +27,19 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
+async def joined(
+    engine: AsyncEngine, conn: AsyncConnection | None
+) -> AsyncIterator[AsyncConnection]:
+    """The caller's transaction when ``conn`` is given (so several repositories write in
+    one), else a transaction of our own, committed when the block ends without error."""
+    if conn is not None:
+        yield conn
+        return
+    async with transaction(engine) as own:
+        yield own
+
+
+@asynccontextmanager
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection for reads (rolled back at the end)."""
     try:
