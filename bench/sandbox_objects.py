@@ -3,11 +3,12 @@
 Posts the bodies of ``bench/sandbox_track.py`` (75 rich attribute objects each, what the
 Sync to App step sends) through the sandbox's ASGI app with an in-memory
 ``receive``/``send``: routing, auth, rate limit, JSON parsing, ``Tracker.track``, response
-encoding — everything but uvicorn, which costs about 0.05 ms per request (the baseline row
-of ``sandbox_track``). The store grows as in the real benchmark (every object a new user,
-``--passes`` × ``--bodies`` requests), or with ``--updates`` every body is applied once
-first and then again and again. Prints CPU ms per request (``time.process_time``) per
-pass and overall, the garbage collector's share, and optionally a cProfile (``--profile``).
+encoding, the garbage collector tuned as in the sandbox process — everything but uvicorn,
+which costs about 0.05 ms per request (the baseline row of ``sandbox_track``). The store
+grows as in the real benchmark (every object a new user, ``--passes`` × ``--bodies``
+requests), or with ``--updates`` every body is applied once first and then again and
+again. Prints CPU ms per request (``time.process_time``) per pass and overall, the garbage
+collector's share, and optionally a cProfile (``--profile``).
 Meant for iterating on the sandbox quickly; ``sandbox_track`` is the measurement of record.
 
     python -m bench sandbox_objects [--passes 20] [--bodies 400] [--updates] [--profile]
@@ -26,9 +27,9 @@ from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 from bench.sandbox_track import API_KEY, OBJECTS_PER_REQUEST, TOKEN, build_bodies
-from justuno_braze.sandbox.app import SandboxApp, create_app
+from justuno_braze.sandbox.app import create_app
 from justuno_braze.sandbox.options import SandboxOptions
-from justuno_braze.sandbox.server import tune_garbage_collector
+from justuno_braze.sandbox.server import FreezingApp, tune_garbage_collector
 
 
 class _GcClock:
@@ -45,7 +46,7 @@ class _GcClock:
             self.seconds += time.perf_counter() - self._start
 
 
-async def _post_all(app: SandboxApp, bodies: list[bytes]) -> None:
+async def _post_all(app: FreezingApp, bodies: list[bytes]) -> None:
     headers = [(b"authorization", f"Bearer {API_KEY}".encode()), (b"content-type", b"json")]
     statuses: set[int] = set()
 
@@ -81,7 +82,8 @@ def main(argv: Sequence[str] = ()) -> int:
     tune_garbage_collector()  # as the sandbox process does
     clock = _GcClock()
     gc.callbacks.append(clock)
-    app = create_app(SandboxOptions(track_rate=(1_000_000_000, 1.0)))
+    sandbox = create_app(SandboxOptions(track_rate=(1_000_000_000, 1.0)))
+    app = FreezingApp(sandbox)  # as the sandbox process serves it
     bodies = build_bodies(args.bodies)
     if args.updates:
         asyncio.run(_post_all(app, bodies))
@@ -101,7 +103,7 @@ def main(argv: Sequence[str] = ()) -> int:
         elapsed, in_gc = time.process_time() - start, clock.seconds - gc_before
         total, gc_total = total + elapsed, gc_total + in_gc
         print(f"  pass {number + 1:2d}: {elapsed * 1000 / len(batch):.3f} "
-              f"(gc {in_gc * 1000 / len(batch):.3f}), {len(app.users):,} users")  # fmt: skip
+              f"(gc {in_gc * 1000 / len(batch):.3f}), {len(sandbox.users):,} users")  # fmt: skip
     requests = args.passes * len(bodies)
     print(f"overall: {total * 1000 / requests:.3f} CPU ms/request "
           f"(≈{requests / total:,.0f} req/s on one core), of which gc "

@@ -119,3 +119,19 @@ def test_unhashable_enum_values_are_refused_not_crashing() -> None:
         response = _track({"external_id": "u1", field: ["F"]})
         assert response.status_code == 400, field
         assert response.json()["errors"][0]["index"] == 0
+
+
+def test_unhashable_group_id_or_state_is_refused_not_crashing() -> None:
+    """A list as a subscription group's ID or state is a bad ID / state (§2.6), not a 500."""
+    group = "0b7c4a52-6f1e-4c43-9a57-1f0f7c3e9d11"
+    for item, error in (
+        ({"subscription_group_id": [group], "subscription_state": "subscribed"},
+         "BAD_SUBSCRIPTION_GROUP_ID"),
+        ({"subscription_group_id": group, "subscription_state": ["subscribed"]},
+         "BAD_SUBSCRIPTION_GROUP_STATE"),
+    ):  # fmt: skip
+        response = _track({"external_id": "u1", "subscription_groups": [item]})
+        assert response.status_code == 400, item
+        assert response.json()["errors"] == [
+            {"type": error, "input_array": "attributes", "index": 0}
+        ]

@@ -203,12 +203,12 @@ def _country_table() -> tuple[frozenset[str], dict[str, str]]:
 
 
 COUNTRY_CODES, _COUNTRY_NAMES = _country_table()
-_SHARED_CODES = {code: code for code in COUNTRY_CODES}  # profiles share these strings
+SHARED_CODES = {code: code for code in COUNTRY_CODES}  # profiles share these strings
 
 
 def country_code(value: str) -> str | None:
     """ISO-3166-1 alpha-2 as sent, or mapped from a name; None when nothing matches."""
-    code = _SHARED_CODES.get(value)
+    code = SHARED_CODES.get(value)
     if code is not None:
         return code
     text = value.strip()
@@ -220,9 +220,25 @@ def country_code(value: str) -> str | None:
 TIME_ZONES = frozenset(zoneinfo.available_timezones())
 
 
-@lru_cache(maxsize=65536)
+_DOBS_SEEN: dict[str, bool] = {}  # a century has ~37,000 dates (a bounded memo)
+_DOB_MEMO_SIZE = 65_536
+
+
 def valid_dob(value: str) -> bool:
-    """``YYYY-MM-DD`` naming a real date."""
+    """``YYYY-MM-DD`` naming a real date.
+
+    Memoised in a plain dict, not ``lru_cache``: on every hit that one relinks its
+    recency list, touching two entries that are rarely in the CPU cache."""
+    known = _DOBS_SEEN.get(value)
+    if known is None:
+        known = _real_date(value)
+        if len(_DOBS_SEEN) >= _DOB_MEMO_SIZE:
+            _DOBS_SEEN.clear()
+        _DOBS_SEEN[value] = known
+    return known
+
+
+def _real_date(value: str) -> bool:
     match = DOB.match(value)
     if not match:
         return False

@@ -42,7 +42,7 @@ class SharedKeyIndex(Generic[T]):
         entry = self._entries.get(key)
         if type(entry) is list:
             return choose(entry)
-        return cast("T | None", entry)  # a bare item or None
+        return entry  # type: ignore[return-value]  # a bare item or None (no cast: hot)
 
     def latest_other(self, key: str, item: T) -> T | None:
         """The most recently added item under ``key`` that is not ``item``."""
@@ -53,6 +53,11 @@ class SharedKeyIndex(Generic[T]):
             if other is not item:
                 return other
         return None
+
+    def add_new(self, key: str, item: T) -> None:
+        """File ``item`` under a key nothing is filed under (``pick`` said None): one
+        probe of the table instead of two."""
+        self._entries[key] = item
 
     def add(self, key: str, item: T) -> T | None:
         """File ``item`` under ``key``; returns the latest item filed there before, if any."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from justuno_braze.sandbox.formats import (
+    SHARED_CODES,
     TIME_ZONES,
     UUID,
     country_code,
@@ -29,6 +30,7 @@ GENDERS = frozenset({"M", "F", "O", "N", "P"})
 GLOBAL_STATES = frozenset({"opted_in", "subscribed", "unsubscribed"})
 GROUP_STATES = frozenset({"subscribed", "unsubscribed"})
 _SHARED_STATES = {state: state for state in GROUP_STATES}  # profiles share these strings
+_MISSING = object()
 MAX_EMAIL_PROPAGATION = 100
 # Keys of an attributes object that are not profile data (identifiers, flags) or that
 # Braze ignores (``bio`` was dropped and is not a custom attribute).
@@ -41,7 +43,8 @@ _BOOLEANS = ("email_open_tracking_disabled", "email_click_tracking_disabled")
 _DATES = ("date_of_first_session", "date_of_last_session", "marked_email_as_spam_at")
 
 Check = Callable[[Any], str | None]  # called for non-null values only
-Rule = type | Check  # the exact type a non-null value must have, or a check
+# The exact type a non-null value must have, the strings it must be one of, or a check.
+Rule = type | frozenset[str] | Check
 Applier = Callable[[Profile, str, Any, dict[str, Any], str], None]
 
 
@@ -82,16 +85,12 @@ class StandardFields:
         rules: dict[str, Rule] = {
             "email": lambda v: None if valid_email(v) else "EMAIL_BAD_FORMAT",
             "phone": str,
-            "gender": lambda v: None if type(v) is str and v in GENDERS else _not_valid("gender"),
+            "gender": GENDERS,
             "dob": lambda v: None if type(v) is str and valid_dob(v) else _not_valid("dob"),
             "country": str,
             "time_zone": str,
-            "email_subscribe": lambda v: (
-                None if type(v) is str and v in GLOBAL_STATES else "BAD_EMAIL_SUBSCRIPTION_STATE"
-            ),
-            "push_subscribe": lambda v: (
-                None if type(v) is str and v in GLOBAL_STATES else "BAD_PUSH_SUBSCRIPTION_STATE"
-            ),
+            "email_subscribe": GLOBAL_STATES,
+            "push_subscribe": GLOBAL_STATES,
             "subscription_groups": self._groups_check,
             "current_location": _location,
             "push_tokens": _push_tokens,
@@ -104,7 +103,14 @@ class StandardFields:
         self.rules = rules
         # The identifier's email is checked already (``identify``).
         self._rules_but_email = {k: rule for k, rule in rules.items() if k != "email"}
-        self._type_errors = {k: _not_valid(k) for k, rule in rules.items() if type(rule) is type}
+        # What breaking a type or a set of strings is called (a check names its own error).
+        self._errors = {
+            k: _not_valid(k) for k, rule in rules.items() if isinstance(rule, type | frozenset)
+        }
+        self._errors.update(
+            email_subscribe="BAD_EMAIL_SUBSCRIPTION_STATE",
+            push_subscribe="BAD_PUSH_SUBSCRIPTION_STATE",
+        )
 
     def first_error(self, obj: dict[str, Any], email_checked: bool = False) -> str | None:
         """The first rule ``obj`` breaks (in its key order), or None."""
@@ -117,11 +123,15 @@ class StandardFields:
                 if key == "subscription_groups":
                     return "BAD_SUBSCRIPTION_GROUP_ARRAY"
                 continue
-            if type(rule) is type:
+            kind = type(rule)  # (``type(...) is`` does not narrow for mypy: ignores below)
+            if kind is type:
                 if type(value) is not rule:
-                    return self._type_errors[key]
+                    return self._errors[key]
+            elif kind is frozenset:
+                if type(value) is not str or value not in rule:  # type: ignore[operator]
+                    return self._errors[key]
             else:
-                error = rule(value)
+                error = rule(value)  # type: ignore[operator]
                 if error is not None:
                     return error
         return None
@@ -129,22 +139,24 @@ class StandardFields:
     def _groups_check(self, value: Any) -> str | None:
         if type(value) is not list:
             return "BAD_SUBSCRIPTION_GROUP_ARRAY"
+        accepted = self._accepted_groups
         for item in value:
-            if (
-                type(item) is not dict
-                or "subscription_group_id" not in item
-                or "subscription_state" not in item
-            ):
+            if type(item) is not dict:
                 return "BAD_SUBSCRIPTION_GROUP_HASH"
-            group_id = item["subscription_group_id"]
-            if group_id not in self._accepted_groups:
-                if type(group_id) is not str or not UUID.match(group_id):
+            group_id = item.get("subscription_group_id", _MISSING)
+            state = item.get("subscription_state", _MISSING)
+            if group_id is _MISSING or state is _MISSING:
+                return "BAD_SUBSCRIPTION_GROUP_HASH"
+            if type(group_id) is not str:
+                return "BAD_SUBSCRIPTION_GROUP_ID"
+            if group_id not in accepted:
+                if not UUID.match(group_id):
                     return "BAD_SUBSCRIPTION_GROUP_ID"
                 if self.groups and group_id.lower() not in self.groups:
                     return "BAD_SUBSCRIPTION_GROUP_ID"
-                if len(self._accepted_groups) < 10_000:
-                    self._accepted_groups[group_id] = group_id.lower()
-            if item["subscription_state"] not in GROUP_STATES:
+                if len(accepted) < 10_000:
+                    accepted[group_id] = group_id.lower()
+            if type(state) is not str or state not in GROUP_STATES:
                 return "BAD_SUBSCRIPTION_GROUP_STATE"
         return None
 
@@ -166,7 +178,7 @@ class StandardFields:
 
     @staticmethod
     def _country(profile: Profile, key: str, value: Any, obj: dict[str, Any], by: str) -> None:
-        code = country_code(value) if value is not None else None
+        code = SHARED_CODES.get(value) or (country_code(value) if value is not None else None)
         if code is None:
             profile.fields.pop("country", None)  # no matching code: stored as NULL
         else:
@@ -209,10 +221,13 @@ class StandardFields:
         if phone == profile.fields.get("phone"):
             return
         other = self.users.set_phone(profile, phone)
-        if other is not None:  # the number takes on the SMS group states of its other profile
+        if other is not None and other.subscriptions:
+            # the number takes on the SMS group states of its other profile
+            groups = self.groups
+            setdefault = profile.subscriptions.setdefault
             for group_id, state in other.subscriptions.items():
-                if self.groups.get(group_id, "sms") == "sms":
-                    profile.subscriptions.setdefault(group_id, state)
+                if groups.get(group_id, "sms") == "sms":
+                    setdefault(group_id, state)
 
     def _propagate_email_state(self, profile: Profile, state: str | None) -> None:
         email = profile.fields.get("email")
@@ -225,11 +240,12 @@ class StandardFields:
     def _subscription_groups(
         self, profile: Profile, key: str, items: list[dict[str, Any]], obj: dict[str, Any], by: str
     ) -> None:
-        targets = [profile]
+        others: list[Profile] = []  # by external_id: the other profiles with its email
         if by == "external_id":
             email = obj.get("email")
             if isinstance(email, str):
-                targets += [p for p in self.users.all_by_email(email) if p is not profile]
+                others = [p for p in self.users.all_by_email(email) if p is not profile]
+        subscriptions = profile.subscriptions
         lower = self._accepted_groups  # one shared string per group ID
         for item in items:
             raw = item["subscription_group_id"]
@@ -241,8 +257,9 @@ class StandardFields:
                 and self.groups.get(group_id, "sms") == "sms"
             ):
                 continue  # enters the double opt-in flow: not subscribed yet
-            for target in targets:
-                target.subscriptions[group_id] = state
+            subscriptions[group_id] = state
+            for other in others:
+                other.subscriptions[group_id] = state
 
 
 def _put(fields: dict[str, Any], key: str, value: Any) -> None:

@@ -35,7 +35,6 @@ IDENTIFIER_REQUIRED = "'external_id', 'braze_id', 'user_alias', 'email' or 'phon
 ONE_PRIMARY = "only one of 'external_id', 'braze_id' or 'user_alias' may be provided"
 INVALID_PROPERTIES = "Invalid 'properties' field"
 EVENT_RESERVED = frozenset({"time", "event_name"})
-PRIMARY = frozenset({"external_id", "user_alias", "braze_id"})
 PURCHASE_RESERVED = frozenset({"time", "product_id", "quantity", "event_name", "price", "currency"})
 
 _CUSTOM = object()  # appliers-table sentinels: a custom attribute, a control key
@@ -47,7 +46,7 @@ Target = tuple[str, Any]
 
 def identify(obj: dict[str, Any]) -> Target | str:
     """The object's lookup identifier (braze-api.md §2.3), or a minor-error type."""
-    if obj.keys().isdisjoint(PRIMARY):
+    if "external_id" not in obj and "user_alias" not in obj and "braze_id" not in obj:
         email = obj.get("email")
         if email is not None:  # secondary identifiers: email wins over phone
             return ("email", email) if valid_email(email) else "EMAIL_BAD_FORMAT"
@@ -175,7 +174,7 @@ class Tracker:
         """Find the target's profile; create it when allowed (never by ``braze_id``)."""
         kind, value = target
         users = self.users
-        if kind == "email":  # the common case first
+        if kind == "email":
             return users.by_email_or_new(value, create)
         if kind == "external_id":
             profile = users.by_external_id(value)
@@ -200,14 +199,17 @@ class Tracker:
         target = identify(obj)
         if isinstance(target, str):
             return target
-        kind = target[0]
-        error = self.standard.first_error(obj, email_checked=kind == "email")
+        kind, lookup = target
+        error = self.standard.first_error(obj, kind == "email")
         if error is not None:
             return error
         update_only = obj.get("_update_existing_only")
         if update_only is None:
             update_only = kind == "user_alias"  # aliases default to update-only (§2.4)
-        profile = self._profile(target, obj, update_only is not True)
+        if kind == "email":  # the common case, one call less
+            profile = self.users.by_email_or_new(lookup, update_only is not True)
+        else:
+            profile = self._profile(target, obj, update_only is not True)
         if profile is None:
             return None  # accepted; nothing to update
         merge = obj.get("_merge_objects") is True

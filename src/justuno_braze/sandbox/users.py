@@ -113,9 +113,12 @@ class UserStore:
         self._clock = clock
         self._prefix = secrets.token_hex(4)
         self._seq = 0
-        # Profiles made here, by sequence number (consecutive integers: a cheap table to
-        # grow), and profiles read from ``--state``, by braze_id.
-        self._created: dict[int, Profile] = {}
+        # Profiles made here, in the order they were made: a braze_id made here is the
+        # prefix and the profile's position in this list (a list costs 8 bytes per user, a
+        # dict keyed by number ~100 and its growth), None where one was deleted. Profiles
+        # read from ``--state``, by braze_id.
+        self._created: list[Profile | None] = []
+        self._deleted = 0
         self._loaded: dict[str, Profile] = {}
         self._by_external: dict[str, Profile] = {}
         self._by_alias: dict[tuple[str, str], Profile] = {}
@@ -123,10 +126,10 @@ class UserStore:
         self._by_phone: SharedKeyIndex[Profile] = SharedKeyIndex()
 
     def __len__(self) -> int:
-        return len(self._created) + len(self._loaded)
+        return len(self._created) - self._deleted + len(self._loaded)
 
     def __iter__(self) -> Iterator[Profile]:
-        return iter([*self._loaded.values(), *self._created.values()])
+        return iter([*self._loaded.values(), *(p for p in self._created if p is not None)])
 
     # -- lookups ---------------------------------------------------------------------
     def by_external_id(self, external_id: str) -> Profile | None:
@@ -138,19 +141,25 @@ class UserStore:
     def by_braze_id(self, braze_id: str) -> Profile | None:
         profile = self._loaded.get(braze_id)
         if profile is None:
-            profile = self._created.get(self._seq_of(braze_id))
-            if profile is not None and profile.braze_id != braze_id:
-                return None  # int() is lenient ("_", "+", spaces): only the exact id
+            position = self._position(braze_id)
+            profile = self._created[position] if position >= 0 else None
         return profile
 
-    def _seq_of(self, braze_id: str) -> int:
-        """The sequence number in a braze_id made here (-1 for any other string)."""
+    def _position(self, braze_id: str) -> int:
+        """Where the profile made here with this braze_id is in ``_created`` (-1: none)."""
         if not braze_id.startswith(self._prefix):
             return -1
         try:
-            return int(braze_id[len(self._prefix) :], 16)
+            position = int(braze_id[len(self._prefix) :], 16)
         except ValueError:
             return -1
+        created = self._created
+        if not 0 <= position < len(created):
+            return -1
+        profile = created[position]
+        if profile is None or profile.braze_id != braze_id:
+            return -1  # deleted, or int() was lenient ("_", "+", spaces): only the exact id
+        return position
 
     def all_by_email(self, email: str) -> list[Profile]:
         return self._by_email.all(email_key(email))
@@ -174,10 +183,11 @@ class UserStore:
         profile.updated = self._seq
 
     def create(self) -> Profile:
-        self._seq += 1
-        profile = Profile(f"{self._prefix}{self._seq:016x}", self._clock())
-        profile.updated = self._seq
-        self._created[self._seq] = profile
+        seq = self._seq = self._seq + 1
+        created = self._created
+        profile = Profile(f"{self._prefix}{len(created):016x}", self._clock())
+        profile.updated = seq
+        created.append(profile)
         return profile
 
     def by_email_or_new(self, email: str, create: bool) -> Profile | None:
@@ -188,7 +198,7 @@ class UserStore:
         if profile is None and create:
             profile = self.create()
             profile.fields["email"] = email
-            self._by_email.add(key, profile)
+            self._by_email.add_new(key, profile)
         return profile
 
     def set_external_id(self, profile: Profile, external_id: str) -> None:
@@ -212,20 +222,25 @@ class UserStore:
 
     def set_phone(self, profile: Profile, phone: str | None) -> Profile | None:
         """Set (or remove) the phone; returns the latest other profile with that number."""
-        old = profile.fields.get("phone")
+        fields = profile.fields
+        old = fields.get("phone")
         if old:
             _reindex(self._by_phone, profile, old, None, phone_index_key)
-        _set(profile.fields, "phone", phone)
-        if not phone:
+        if phone is None:
+            fields.pop("phone", None)
             return None
+        fields["phone"] = phone
+        if not phone:
+            return None  # stored, but nobody is found by an empty number
         return self._by_phone.add(phone_index_key(phone), profile)
 
     def delete(self, profile: Profile) -> None:
         if self._loaded.get(profile.braze_id) is profile:
             del self._loaded[profile.braze_id]
-        seq = self._seq_of(profile.braze_id)
-        if self._created.get(seq) is profile:
-            del self._created[seq]
+        position = self._position(profile.braze_id)
+        if position >= 0 and self._created[position] is profile:
+            self._created[position] = None
+            self._deleted += 1
         if profile.external_id is not None:
             self._by_external.pop(profile.external_id, None)
         for label, name in profile.aliases.items():
