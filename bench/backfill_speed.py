@@ -3,10 +3,11 @@
 Both run against a Braze sandbox PROCESS with ``--latency-ms`` added to every request (a
 fresh sandbox each). The import is timed end to end as a user runs it (a fresh SQLite
 database; reading, normalising, enqueueing, delivering, summary; interpreter start
-included). The baseline is what a hand-written script does: a sequential loop of PyPI
-``braze-client``'s ``user_track`` with 75 ready-made attribute objects per call (nothing
-to read or normalise; only the loop is timed), run in its own virtualenv under
-``bench/.envs/`` (created on first use).
+included); its CPU is that of both its processes (the delivery process it forks is
+waited for, so ``RUSAGE_CHILDREN`` counts it). The baseline is what a hand-written
+script does: a sequential loop of PyPI ``braze-client``'s ``user_track`` with 75
+ready-made attribute objects per call (nothing to read or normalise; only the loop is
+timed), run in its own virtualenv under ``bench/.envs/`` (created on first use).
 
     python -m bench backfill_speed [--leads 20000] [--latency-ms 50] [--in-flight N]
 

@@ -10,7 +10,9 @@ import: it is counted with its line number and written to a rejects file next to
 Resumable: the import id is derived from the file's content and the workflow, and the
 outbox ignores a job whose source key (``event_id|workflow|step``) it already holds, so a
 re-run of the same file enqueues only what the interrupted run had not, and delivers
-what is still pending. Then the delivery worker drains this import's jobs in-process.
+what is still pending. A ``Delivery`` sends the jobs as chunks are committed and drains
+the import's jobs at the end: a worker in this process (``WorkerDelivery``), or, for the
+command line, one in a forked process on the other core (``backfill_process``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -232,41 +234,54 @@ async def run_import(
     now: Callable[[], datetime],
     progress: Progress = lambda stage, done, total: None,
     worker: Worker | None = None,
+    delivery: Delivery | None = None,
 ) -> ImportSummary:
     """Enqueue the file's leads and (unless ``enqueue_only``) deliver them.
+
+    Delivery runs in this process on ``worker`` (or a worker of its own), unless
+    ``delivery`` is given (``backfill_process.ForkedDelivery``: another process); it is
+    closed when the import ends, whatever happened.
 
     Raises ``InputError`` (unreadable file, bad header), ``WorkflowError`` (the workflow
     writes an Object target of this Braze workspace) and ``AuthError`` (Braze refused the
     key while reading the custom attributes: nothing was enqueued).
     """
-    wid = services.workflow_id(request.workflow)
-    sha, lines = file_identity(request.path)
-    summary = ImportSummary(import_id=import_id(sha, wid))
-    account = await store.accounts.ensure(request.account, request.account)
-    connection = await services.connection_for(
-        store, account.id, request.base_url, request.api_key, waiting_import=summary.import_id
-    )
-    summary.connection_id = connection.id
-    schema = await services.braze_schema(store, settings, connection, request.api_key, now=now())
-    problems = request.workflow.problems(schema)
-    if problems:
-        raise WorkflowError(problems)
-    delivery = None
-    if not request.enqueue_only:
-        delivery = worker or Worker(store, settings, pipeline=IMPORT_PIPELINE)
-    early = _EarlyDelivery(delivery)
-    try:
-        await _enqueue(
-            store, account.id, request, schema, summary, now, progress, lines, early.enqueued
-        )
+    if request.enqueue_only:
         if delivery is not None:
-            await _drain(store, summary, progress, delivery, early)
+            await delivery.close()
+        delivery = None
+    elif delivery is None:
+        delivery = WorkerDelivery(
+            worker or Worker(store, settings, pipeline=IMPORT_PIPELINE), owned=worker is None
+        )
+    try:
+        wid = services.workflow_id(request.workflow)
+        sha, lines = file_identity(request.path)
+        summary = ImportSummary(import_id=import_id(sha, wid))
+        account = await store.accounts.ensure(request.account, request.account)
+        connection = await services.connection_for(
+            store, account.id, request.base_url, request.api_key, waiting_import=summary.import_id
+        )
+        summary.connection_id = connection.id
+        schema = await services.braze_schema(
+            store, settings, connection, request.api_key, now=now()
+        )
+        problems = request.workflow.problems(schema)
+        if problems:
+            raise WorkflowError(problems)
+        on_flush = delivery.enqueued if delivery is not None else _nothing
+        await _enqueue(store, account.id, request, schema, summary, now, progress, lines, on_flush)
+        if delivery is not None:
+            await _drain(store, summary, progress, delivery)
     finally:
-        await early.stop()
-        if delivery is not None and worker is None:
-            await delivery.aclose()
+        if delivery is not None:
+            await delivery.close()
     await _final_counts(store, summary)
     return summary
+
+
+def _nothing(jobs: int) -> None:
+    """Enqueue only: nobody delivers now."""
 
 
 async def _enqueue(
@@ -364,27 +379,44 @@ def _open_rejects(path: Path, summary: ImportSummary) -> IO[str] | None:
     return f
 
 
-class _EarlyDelivery:
-    """Delivers batches while the file is still being read, so Braze's latency overlaps the
-    reading instead of following it: up to the worker's pipeline depth of batches at once,
-    started as jobs are enqueued and by each batch that made progress. It keeps count of
-    the jobs it has not claimed yet, so it does not ask the outbox for a batch when there
-    is none (what it misses — retries, jobs released — the drain delivers)."""
+class Delivery(Protocol):
+    """Who delivers an import's jobs while (and after) the file is read."""
 
-    def __init__(self, worker: Worker | None) -> None:
+    def enqueued(self, jobs: int) -> None:
+        """``jobs`` new jobs are in the outbox (committed)."""
+
+    async def finish(self, import_id: str) -> dict[int, str]:
+        """Deliver until the import has no job left to send; the connections paused on
+        the way (id → reason)."""
+
+    async def close(self) -> None:
+        """Stop what is still in flight (the import failed) and let go of the worker: its
+        leases lapse and a later run delivers those jobs. Called once, after ``finish``
+        or instead of it."""
+
+
+class WorkerDelivery:
+    """Delivers on ``worker`` in this process, batches starting while the file is still
+    being read, so Braze's latency overlaps the reading instead of following it: up to
+    the worker's pipeline depth of batches at once, started as jobs are enqueued and by
+    each batch that made progress. It keeps count of the jobs it has not claimed yet, so
+    it does not ask the outbox for a batch when there is none (what it misses — retries,
+    jobs released — ``finish`` drains). ``owned``: close the worker at the end."""
+
+    def __init__(self, worker: Worker, *, owned: bool) -> None:
         self._worker = worker
+        self._owned = owned
         self._tasks: set[asyncio.Task[BatchReport | None]] = set()
         self._unclaimed = 0  # enqueued by this run, not yet claimed by a batch of ours
         self._stopped = False
 
     def enqueued(self, jobs: int) -> None:
-        """``jobs`` new jobs are in the outbox: start batches for them."""
         self._unclaimed += jobs
         self._kick()
 
     def _kick(self) -> None:
         worker = self._worker
-        if worker is None or self._stopped:
+        if self._stopped:
             return
         while len(self._tasks) < worker.pipeline and self._unclaimed > 0:
             self._unclaimed -= worker.batch_size  # at most; corrected when it is done
@@ -394,7 +426,7 @@ class _EarlyDelivery:
 
     def _done(self, task: asyncio.Task[BatchReport | None]) -> None:
         self._tasks.discard(task)
-        if task.cancelled() or task.exception() is not None or self._worker is None:
+        if task.cancelled() or task.exception() is not None:
             return  # the drain delivers what is left
         report = task.result()
         claimed = report.claimed if report is not None else 0
@@ -404,29 +436,26 @@ class _EarlyDelivery:
         elif report is not None and report.released < report.claimed:
             self._kick()  # progress: claim the next batch
 
-    async def wait(self) -> None:
-        """Let the batches in flight (and those they start) finish; a failure leaves its
-        jobs to the drain."""
+    async def finish(self, import_id: str) -> dict[int, str]:
+        # the early batches first (a failure leaves its jobs to the drain)
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        result = await self._worker.drain(import_id=import_id)
+        return dict(result.paused)
 
-    async def stop(self) -> None:
-        """Cancel what is still in flight (the import failed) and wait until it unwound:
-        its leases lapse and a later run delivers those jobs."""
+    async def close(self) -> None:
         self._stopped = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._owned:
+            await self._worker.aclose()
 
 
 async def _drain(
-    store: Store,
-    summary: ImportSummary,
-    progress: Progress,
-    worker: Worker,
-    early: _EarlyDelivery,
+    store: Store, summary: ImportSummary, progress: Progress, delivery: Delivery
 ) -> None:
-    """Finish the early batches, then drain what is left, reporting delivery progress."""
+    """Finish the import's delivery, reporting its progress."""
 
     async def report() -> None:
         while True:
@@ -436,16 +465,14 @@ async def _drain(
 
     reporter = asyncio.create_task(report())
     try:
-        await early.wait()
-        result = await worker.drain(import_id=summary.import_id)
+        summary.paused = await delivery.finish(summary.import_id)
     finally:
         # Await the cancelled reporter: left to asyncio.run's clean-up it would unwind its
         # database connection after the store is closed, and that never finishes.
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
-    summary.paused = dict(result.paused)
-    counts = result.counts
+    counts = await store.outbox.counts(import_id=summary.import_id)
     progress("deliver", counts["delivered"] + counts["dead"], sum(counts.values()))
 
 
@@ -460,8 +487,9 @@ async def _final_counts(store: Store, summary: ImportSummary) -> None:
 async def _not_enqueued(
     store: Store, conn: AsyncConnection, connection_id: int | None, jobs: list[NewJob]
 ) -> list[str]:
-    """The source keys of ``jobs`` the outbox does not hold yet (in ``jobs`` order)."""
-    keys = [job.source_key for job in jobs]
+    """The source keys of ``jobs`` the outbox does not hold yet, each once (a row repeated
+    within the chunk is one job: its consent is recorded once), in ``jobs`` order."""
+    keys = list(dict.fromkeys(job.source_key for job in jobs))
     if not keys or connection_id is None:
         return keys
     found = await store.outbox.held_source_keys(connection_id, keys, conn=conn)

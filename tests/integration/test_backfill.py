@@ -160,3 +160,26 @@ async def test_every_consent_decision_of_an_import_is_in_the_ledger_once(tmp_pat
         ("not_subscribed", "implicit", "no_valid_phone"),
         ("subscribed", "explicit", None),
     ]
+
+
+async def test_a_row_repeated_in_the_file_is_one_job_with_its_consent_recorded_once(
+    tmp_path: Path,
+) -> None:
+    """The same row twice in one chunk is the same event: one job, one ledger entry."""
+    path = tmp_path / "leads.csv"
+    row = "ana@shop.io,+14155550101,yes,2026-11-01T10:00:00Z\n"
+    path.write_text(f"Email,Phone,SMS Consent,Signup Date\n{row}{row}", "utf-8")
+    with running_sandbox() as url:
+        base = url.rstrip("/")
+        settings = Settings(database_url=f"sqlite:///{tmp_path}/jb.db", allowed_braze_urls=(base,))
+        store = await open_store(settings.database_url, vault=Vault(Vault.generate_key()))
+        try:
+            request = ImportRequest(path, WORKFLOW, base, "sandbox-key", enqueue_only=True)
+            summary = await run_import(store, settings, request, now=lambda: NOW)
+            account = await store.accounts.ensure("default", "default")
+            since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+            entries = [e async for e in store.consent.export(account.id, since=since, until=until)]
+        finally:
+            await store.close()
+    assert (summary.rows, summary.enqueued, summary.already) == (2, 1, 1)
+    assert [(e.channel, e.state, e.basis) for e in entries] == [("sms", "subscribed", "explicit")]

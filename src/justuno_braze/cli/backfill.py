@@ -36,13 +36,26 @@ def import_(
     Exit 0 when every row is delivered, skipped, invalid or dead-lettered; 1 when Braze
     refused the key (the jobs are kept: re-run with the right key); 2 on invalid input.
     """
+    import gc
+
+    # The garbage collector: what is imported here lives as long as the process, so no
+    # collection while importing it, then out of the collector's sight (a collection walks
+    # only what the import allocates, and the delivery process shares those pages instead
+    # of copying them as collections touch them); collected as rarely as the worker does.
+    gc.disable()
     import asyncio
     from datetime import UTC, datetime
 
     from justuno_braze.backfill import ImportRequest, run_import
+    from justuno_braze.backfill_process import ForkedDelivery
     from justuno_braze.braze.instances import check_braze_url
+    from justuno_braze.delivery.worker import GC_THRESHOLD
     from justuno_braze.errors import AuthError, JustunoBrazeError
     from justuno_braze.services import open_app_store
+
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    gc.enable()
 
     settings = load_settings()
     key = braze_key or settings.braze_key
@@ -59,12 +72,20 @@ def import_(
     flow = load_workflow(workflow)
     request = ImportRequest(file, flow, base_url, key, account, enqueue_only)
 
+    # Delivery in a second process, forked now: before this one has threads to copy.
+    delivery = None if enqueue_only else ForkedDelivery.start(settings)
+
     async def run() -> Any:
         store = await open_app_store(settings)
         try:
             with _ImportProgress() as progress:
                 return await run_import(
-                    store, settings, request, now=lambda: datetime.now(UTC), progress=progress
+                    store,
+                    settings,
+                    request,
+                    now=lambda: datetime.now(UTC),
+                    progress=progress,
+                    delivery=delivery,
                 )
         finally:
             await store.close()

@@ -20,10 +20,22 @@ from justuno_braze.braze.consent import ConsentDecision
 from justuno_braze.events import format_time
 from justuno_braze.store.scoped import Scoped, aware, chunks
 from justuno_braze.store.session import reading
-from justuno_braze.store.tables import consent_ledger
+from justuno_braze.store.sqlite_direct import execute_many
+from justuno_braze.store.tables import consent_ledger, to_micros
 
 STREAM_ROWS = 1000
 _L = consent_ledger
+_ROW_COLUMNS = (
+    "account_id", "visitor_id", "channel", "group_id", "state", "basis", "reason", "design_id",
+    "consent_text", "occurred_at", "ip", "page_url", "workflow_id", "workflow_version",
+    "event_id", "recorded_at",
+)  # fmt: skip
+_SQLITE_INSERT = (  # ``_ROW_COLUMNS``, sent straight to aiosqlite (``store.sqlite_direct``)
+    "INSERT INTO consent_ledger (account_id, visitor_id, channel, group_id, state, basis,"
+    " reason, design_id, consent_text, occurred_at, ip, page_url, workflow_id,"
+    " workflow_version, event_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +103,18 @@ class ConsentLedger(Scoped):
     ) -> int:
         """Append decisions with each its own context (a whole ingestion batch at once)."""
         aware(recorded_at, "recorded_at")
-        rows = [_row(account_id, d, ctx, recorded_at) for d, ctx in entries]
-        if not rows:
+        if not entries:
             return 0
         async with self._writing(conn) as c:
+            if c.dialect.name == "sqlite":
+                at = to_micros(recorded_at)
+                values = [
+                    _values(account_id, d, ctx, to_micros(aware(d.occurred_at, "occurred_at")), at)
+                    for d, ctx in entries
+                ]
+                await execute_many(c, _SQLITE_INSERT, values)
+                return len(values)
+            rows = [_row(account_id, d, ctx, recorded_at) for d, ctx in entries]
             for chunk in chunks(rows):
                 await c.execute(insert(_L), list(chunk))
         return len(rows)
@@ -167,24 +187,34 @@ def _entries() -> Select[Any]:
     return select(*(_L.c[name] for name in COLUMNS))
 
 
+def _values(
+    account_id: int, d: ConsentDecision, ctx: ConsentContext, occurred_at: Any, recorded_at: Any
+) -> tuple[Any, ...]:
+    """One ledger row in ``_ROW_COLUMNS`` order (its times as the caller stores them)."""
+    return (
+        account_id,
+        d.visitor_id,
+        d.channel,
+        d.group_id,
+        d.state,
+        d.basis,
+        d.reason,
+        d.design_id,
+        d.consent_text,
+        occurred_at,
+        d.ip,
+        d.page_url,
+        ctx.workflow_id,
+        ctx.workflow_version,
+        ctx.event_id,
+        recorded_at,
+    )
+
+
 def _row(
     account_id: int, d: ConsentDecision, ctx: ConsentContext, recorded_at: datetime
 ) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "visitor_id": d.visitor_id,
-        "channel": d.channel,
-        "group_id": d.group_id,
-        "state": d.state,
-        "basis": d.basis,
-        "reason": d.reason,
-        "design_id": d.design_id,
-        "consent_text": d.consent_text,
-        "occurred_at": aware(d.occurred_at, "occurred_at"),
-        "ip": d.ip,
-        "page_url": d.page_url,
-        "workflow_id": ctx.workflow_id,
-        "workflow_version": ctx.workflow_version,
-        "event_id": ctx.event_id,
-        "recorded_at": recorded_at,
-    }
+    occurred_at = aware(d.occurred_at, "occurred_at")
+    return dict(
+        zip(_ROW_COLUMNS, _values(account_id, d, ctx, occurred_at, recorded_at), strict=True)
+    )
