@@ -202,6 +202,7 @@ async def post_events(
         if misuse is not None:
             metrics.refused.labels(reason="403").inc()
             raise design_refused(misuse)
+        _check_visitor_rate(request, design, payload)
     try:
         result = await ingest(store, owner, payload, now=now, group=_group(request, store))
     except IngestRefused as refused:
@@ -245,11 +246,20 @@ async def list_quarantine(
 
 
 def _check_design_request(request: Request) -> None:
-    """A design key's request: an allowed ``Origin`` (403), then the per-IP rate (429)."""
+    """A design key's request: an allowed ``Origin`` (403), then the per-IP rate (429)
+    (the per-visitor rate is checked once the body is read: :func:`_check_visitor_rate`)."""
     guard: DesignGuard = request.app.state.design_guard
     own_origin = f"{request.url.scheme}://{request.url.netloc}"
     guard.check_origin(request.headers.get("origin"), own_origin)
     guard.check_rate(request.client.host if request.client else "unknown")
+
+
+def _check_visitor_rate(request: Request, design: str, event: object) -> None:
+    """A design key's event: at most the guard's rate per visitor of the design too (429),
+    so one visitor cannot flood the form from many addresses."""
+    guard: DesignGuard = request.app.state.design_guard
+    visitor = event.get("visitor_id") if isinstance(event, dict) else None
+    guard.check_rate(f"visitor {design} {visitor}")
 
 
 def _group(request: Request, store: Store) -> GroupCommit:
