@@ -19,7 +19,9 @@ PREFIX = "JUSTUNO_BRAZE_"
 DEFAULT_DATABASE_URL = "sqlite:///./var/justuno-braze.db"
 DEMO_SMS_GROUP = "6f3c2b1a-8d4e-4f5a-9b6c-1d2e3f4a5b6c"
 DEMO_EMAIL_GROUP = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
-_SECRET_FIELDS = frozenset({"secret_key", "braze_key", "demo_braze_key", "demo_token"})
+_SECRET_FIELDS = frozenset(
+    {"secret_key", "braze_key", "demo_braze_key", "demo_token", "demo_password"}
+)
 
 
 def mask(secret: str) -> str:
@@ -34,6 +36,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     # Base URLs (scheme://host[:port]) allowed besides Braze's own REST hosts.
     allowed_braze_urls: tuple[str, ...] = ()
+    # Origins (scheme://host[:port]) of the sites whose pages run embed.js: design keys are
+    # accepted from them (and from our own origin), and they get CORS for the embed's calls.
+    embed_origins: tuple[str, ...] = ()
     # Fernet key (urlsafe base64, 32 bytes) for secrets at rest; generated into ./var when empty.
     secret_key: str = field(default="", repr=False)
     braze_key: str = field(default="", repr=False)
@@ -53,6 +58,11 @@ class Settings:
     demo_braze_key: str = field(default="", repr=False)
     demo_sms_group: str = DEMO_SMS_GROUP
     demo_email_group: str = DEMO_EMAIL_GROUP
+    # The demo account's web UI user (demo@example.com) signs in with this password.
+    demo_password: str = field(default="demo-password", repr=False)
+    # Web UI: mark the session cookies Secure (and name them __Host-…) even on plain-HTTP
+    # requests, e.g. behind a TLS-terminating proxy that does not forward the scheme.
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(
@@ -93,6 +103,11 @@ class Settings:
         for url in self.allowed_braze_urls:
             if not url.startswith(("http://", "https://")):
                 problems.append(f"{PREFIX}ALLOWED_BRAZE_URLS: {url!r} is not an http(s) URL")
+        for origin in self.embed_origins:
+            if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
+                problems.append(
+                    f"{PREFIX}EMBED_ORIGINS: {origin!r} is not an origin like https://shop.example"
+                )
         if problems:
             raise ConfigError(problems)
 
@@ -107,8 +122,10 @@ class Settings:
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name == "allowed_braze_urls":
+    if name in {"allowed_braze_urls", "embed_origins"}:
         return tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
+    if name == "secure_cookies":
+        return _bool(raw)
     if name in {"batch_cap", "max_in_flight"}:
         return _int(raw)
     if name == "combined_cap":
@@ -126,6 +143,15 @@ def _int(raw: str) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"expected an integer, got {raw!r}") from None
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
 
 
 def _mask_url_password(url: str) -> str:

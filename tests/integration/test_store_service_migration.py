@@ -90,7 +90,7 @@ async def test_0002_upgrades_0001_keeping_outbox_rows_and_matches_the_tables(db_
     before = _seed_0001(db_url)
     assert is_current(db_url) is False
 
-    assert upgrade(db_url) == ["0002"]
+    assert upgrade(db_url) == ["0002", "0003", "0004"]
     assert is_current(db_url) is True
     assert upgrade(db_url) == []
 
@@ -126,6 +126,6 @@ async def test_0002_upgrades_0001_keeping_outbox_rows_and_matches_the_tables(db_
         await store.close()
 
 
-def test_a_fresh_database_gets_both_revisions(db_url: str) -> None:
-    assert upgrade(db_url) == ["0001", "0002"]
+def test_a_fresh_database_gets_every_revision(db_url: str) -> None:
+    assert upgrade(db_url) == ["0001", "0002", "0003", "0004"]
     assert is_current(db_url) is True

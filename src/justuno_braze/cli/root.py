@@ -20,6 +20,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 workflows_app = typer.Typer(help="Workflow files: validate, export, import.", no_args_is_help=True)
 app.add_typer(workflows_app, name="workflows")
+users_app = typer.Typer(help="People who sign in to the web UI.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 def load_settings() -> Settings:

@@ -119,6 +119,7 @@ class ConnectionView:
     key_hint: str
     status: str
     status_reason: str | None
+    status_since: datetime | None
     custom_attributes_count: int | None
     custom_attributes_at: datetime | None
     created_at: datetime
@@ -135,6 +136,7 @@ class ConnectionView:
             key_hint=c.key_hint,
             status=c.status,
             status_reason=c.status_reason,
+            status_since=c.status_since,
             custom_attributes_count=(
                 len(c.custom_attributes) if c.custom_attributes is not None else None
             ),

@@ -7,12 +7,14 @@ of the account, so another account's dead letters are never touched, even by id.
 
 A replay's time filter is on when the job died, ``[since, until)`` like every range of
 the API. Replaying by ``ids`` refuses (``NotADeadLetter``) ids that are not dead letters
-of the account — nothing is replayed then.
+of the account — nothing is replayed then. ``list_dead_letters`` lists the dead letters
+a ``ReplayRequest`` matches (the same filters, :func:`replays`), so the UI can show what
+its "replay all matching" button will re-queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,14 +88,55 @@ async def list_deliveries(
     if state is not None and state not in STATES:
         raise InputError(f"must be one of {', '.join(STATES)}", field="state")
     check_text(workflow_id, "workflow_id", MAX_WORKFLOW_ID)
+    keep = None if workflow_id is None else (lambda d: d.workflow_id == workflow_id)
+    return await _collect(store, account_id, state, keep, before, limit)
+
+
+async def list_dead_letters(
+    store: Store,
+    account_id: int,
+    where: ReplayRequest,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> DeliveryPage:
+    """The account's dead letters that ``replay(where)`` would re-queue, newest first:
+    a page can list exactly what its "replay all matching" button re-queues."""
+    before = parse_cursor(cursor)
+    check_limit(limit)
+    return await _collect(store, account_id, "dead", lambda d: replays(where, d), before, limit)
+
+
+def replays(where: ReplayRequest, dead_letter: Delivery) -> bool:
+    """Whether ``where`` matches the dead letter (the outbox replay's filters, in Python:
+    ids, workflow, a part of the reason in any case, died in ``[since, until)``)."""
+    reason = (dead_letter.reason or "").lower()
+    died = dead_letter.finished_at
+    window = where.window
+    return (
+        (where.ids is None or dead_letter.id in where.ids)
+        and (where.workflow_id is None or dead_letter.workflow_id == where.workflow_id)
+        and (not where.reason or where.reason.lower() in reason)
+        and (window is None or (died is not None and window.since <= died < window.until))
+    )
+
+
+async def _collect(
+    store: Store,
+    account_id: int,
+    state: str | None,
+    keep: Callable[[Delivery], bool] | None,
+    before: int | None,
+    limit: int,
+) -> DeliveryPage:
     found: list[Delivery] = []
     while len(found) <= limit:
-        # The repository filters by state only: a workflow filter reads pages until full.
-        size = limit + 1 if workflow_id is None else MAX_PAGE
+        # The repository filters by state only: other filters read pages until full.
+        size = limit + 1 if keep is None else MAX_PAGE
         page = await store.deliveries.list_deliveries(
             account_id, state=state, limit=size, before_id=before
         )
-        found.extend(d for d in page if workflow_id is None or d.workflow_id == workflow_id)
+        found.extend(d for d in page if keep is None or keep(d))
         if len(page) < size:
             break
         before = page[-1].id

@@ -11,7 +11,9 @@
   email, the SMS and email subscription groups of the settings;
 - the demo store page's public design key (token kind ``design``, named after the design
   it is scoped to, :data:`DEMO_DESIGN`), derived like the API token (:func:`demo_design_key`):
-  it may only post that design's ``form_submitted`` events (see ``web/auth.py``).
+  it may only post that design's ``form_submitted`` events (see ``web/auth.py``);
+- the web UI user :data:`DEMO_USER_EMAIL`, signing in with ``Settings.demo_password``
+  (default ``demo-password``; the announcement prints both and the sign-in URL).
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from typing import Any
 
 from justuno_braze.braze.instances import check_braze_url
 from justuno_braze.config import Settings
-from justuno_braze.sandbox.options import DEFAULT_API_KEY, SandboxOptions
+from justuno_braze.sandbox.options import (
+    DEFAULT_API_KEY,
+    SandboxOptions,
+    validate_custom_attributes,
+)
 from justuno_braze.store import Connection, Store
 from justuno_braze.workflows.model import load
 
@@ -36,6 +42,7 @@ EMBEDDED_SANDBOX_KEY = DEFAULT_API_KEY
 SANDBOX_MOUNT = "/sandbox-braze"
 DEMO_DESIGN = "demo-popup"
 DEMO_STORE_PATH = "/demo/store"
+DEMO_USER_EMAIL = "demo@example.com"
 
 
 def demo_api_token(settings: Settings) -> str:
@@ -61,11 +68,30 @@ def demo_braze_urls(settings: Settings) -> tuple[str, ...]:
     return (settings.demo_braze_url.rstrip("/"),)
 
 
+# The embedded sandbox's custom attributes, as its ``GET /custom_attributes`` lists them:
+# one of each kind the workflow builder treats differently (Object and Array of objects
+# are shown but cannot be a Sync Another Property target).
+DEMO_CUSTOM_ATTRIBUTES = validate_custom_attributes(
+    [
+        {"name": "favorite_category", "data_type": "String"},
+        {"name": "lifetime_value", "data_type": "Number"},
+        {"name": "vip", "data_type": "Boolean"},
+        {"name": "last_order_at", "data_type": "Date"},
+        {"name": "interests", "data_type": "Array", "array_length": 25},
+        {"name": "shipping_address", "data_type": "Object"},
+        {"name": "past_orders", "data_type": "Object Array"},
+    ],
+    "the demo's custom attributes",
+)
+
+
 def sandbox_options(settings: Settings) -> SandboxOptions:
-    """The embedded sandbox: the demo key, the demo subscription groups."""
+    """The embedded sandbox: the demo key, the demo subscription groups, a few custom
+    attributes of each kind."""
     return SandboxOptions(
         api_keys={EMBEDDED_SANDBOX_KEY: None},
         subscription_groups={settings.demo_sms_group: "sms", settings.demo_email_group: "email"},
+        custom_attributes=DEMO_CUSTOM_ATTRIBUTES,
     )
 
 
@@ -103,6 +129,8 @@ class DemoSeed:
     embedded_sandbox: bool
     workflow_id: int
     workflow_version: int
+    user_email: str
+    user_password: str
 
     def announcement(self, public_url: str) -> str:
         braze = (
@@ -121,6 +149,8 @@ class DemoSeed:
                 "-H 'Content-Type: application/json' -d @event.json",
                 f"  Braze:         {braze}",
                 f"  workflow:      {DEMO_WORKFLOW} (v{self.workflow_version})",
+                f"  web UI:        {public_url}/signin  (email {self.user_email}, "
+                f"password {self.user_password})",
                 f"  API docs:      {public_url}/api/v1/docs",
                 f"  store page:    {public_url}{DEMO_STORE_PATH}",
             ]
@@ -130,6 +160,7 @@ class DemoSeed:
 async def seed_demo(store: Store, settings: Settings, *, now: datetime) -> DemoSeed:
     """Create what is missing of the demo; what exists is left as it is."""
     from justuno_braze.services.accounts import create_account
+    from justuno_braze.services.users import ensure_user
 
     api_token = demo_api_token(settings)
     made = await create_account(
@@ -144,6 +175,7 @@ async def seed_demo(store: Store, settings: Settings, *, now: datetime) -> DemoS
     design_key = demo_design_key(settings)
     await store.tokens.ensure(account.id, "design", DEMO_DESIGN, design_key, now=now)
     connection = await _connection(store, settings, account.id, now)
+    await ensure_user(store, account.id, DEMO_USER_EMAIL, settings.demo_password, now=now)
     workflow = await store.workflows.by_name(account.id, DEMO_WORKFLOW)
     if workflow is None:
         workflow = await store.workflows.create(
@@ -168,6 +200,8 @@ async def seed_demo(store: Store, settings: Settings, *, now: datetime) -> DemoS
         embedded_sandbox=connection.base_url == EMBEDDED_SANDBOX_URL,
         workflow_id=workflow.id,
         workflow_version=version,
+        user_email=DEMO_USER_EMAIL,
+        user_password=settings.demo_password,
     )
 
 
@@ -177,11 +211,19 @@ async def _connection(
     found = await store.connections.by_name(account_id, DEMO_CONNECTION)
     if found is not None:
         return found
-    if uses_embedded_sandbox(settings):
-        url, key = EMBEDDED_SANDBOX_URL, EMBEDDED_SANDBOX_KEY
-    else:
+    if not uses_embedded_sandbox(settings):
         allowed = (*settings.allowed_braze_urls, *demo_braze_urls(settings))
-        url, key = check_braze_url(settings.demo_braze_url, allowed), settings.demo_braze_key
-    return await store.connections.add(
-        account_id, base_url=url, api_key=key, name=DEMO_CONNECTION, now=now
+        url = check_braze_url(settings.demo_braze_url, allowed)
+        return await store.connections.add(
+            account_id, base_url=url, api_key=settings.demo_braze_key, name=DEMO_CONNECTION, now=now
+        )
+    made = await store.connections.add(
+        account_id,
+        base_url=EMBEDDED_SANDBOX_URL,
+        api_key=EMBEDDED_SANDBOX_KEY,
+        name=DEMO_CONNECTION,
+        now=now,
     )
+    # what a refresh would fetch from the embedded sandbox (not served before start-up)
+    await store.connections.set_custom_attributes(made.id, list(DEMO_CUSTOM_ATTRIBUTES), now=now)
+    return made

@@ -19,6 +19,7 @@ from justuno_braze.store.profiles import Profiles, StoredProfile
 from justuno_braze.store.quarantine import Quarantine, QuarantinedInput
 from justuno_braze.store.step_runs import StepRun, StepRuns
 from justuno_braze.store.tokens import ApiTokens, SeenSignatures, TokenRecord
+from justuno_braze.store.users import AccountUser, AccountUsers, StoredUiSession, UiSessions
 from justuno_braze.store.workflows import (
     PublishedWorkflow,
     StoredWorkflow,
@@ -28,6 +29,8 @@ from justuno_braze.store.workflows import (
 
 __all__ = [
     "Account",
+    "AccountUser",
+    "AccountUsers",
     "Accounts",
     "Analytics",
     "ApiTokens",
@@ -51,8 +54,10 @@ __all__ = [
     "StepRuns",
     "Store",
     "StoredProfile",
+    "StoredUiSession",
     "StoredWorkflow",
     "TokenRecord",
+    "UiSessions",
     "WorkflowDay",
     "WorkflowVersion",
     "Workflows",

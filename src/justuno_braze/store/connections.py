@@ -33,6 +33,7 @@ class Connection:
     key_hint: str
     status: str
     status_reason: str | None
+    status_since: datetime | None  # when ``status`` last changed (None: before 0004)
     custom_attributes: list[dict[str, Any]] | None
     custom_attributes_at: datetime | None
     created_at: datetime
@@ -88,6 +89,7 @@ class Connections:
                     api_key_enc=vault.encrypt(api_key),
                     key_hint=mask(api_key),
                     status="ok",
+                    status_since=now or datetime.now(UTC),
                     created_at=now or datetime.now(UTC),
                 )
                 .returning(*_PUBLIC)
@@ -142,19 +144,48 @@ class Connections:
         if not api_key.strip():
             raise InputError("must not be empty", field="api_key")
         vault = self._need_vault()
-        await self._update(
+        await self._change_status(
             connection_id,
+            "ok",
+            None,
             api_key_enc=vault.encrypt(api_key),
             key_hint=mask(api_key),
-            status="ok",
-            status_reason=None,
         )
 
-    async def set_status(self, connection_id: int, status: str, reason: str | None) -> None:
+    async def set_status(
+        self, connection_id: int, status: str, reason: str | None, *, now: datetime | None = None
+    ) -> None:
         """``ok`` or ``failing`` (with the reason the UI shows)."""
         if status not in STATUSES:
             raise InputError(f"must be one of {', '.join(STATUSES)}", field="status")
-        await self._update(connection_id, status=status, status_reason=reason)
+        await self._change_status(connection_id, status, reason, now=now)
+
+    async def _change_status(
+        self,
+        connection_id: int,
+        status: str,
+        reason: str | None,
+        *,
+        now: datetime | None = None,
+        **values: Any,
+    ) -> None:
+        """Set the status; ``status_since`` moves only when it changes, so a connection
+        that fails again (every paused worker reports it) keeps when it FIRST failed."""
+        async with transaction(self._engine) as conn:
+            current = (
+                await conn.execute(
+                    select(connections.c.status).where(connections.c.id == connection_id)
+                )
+            ).scalar()
+            if current is None:
+                raise StoreError(f"connection {connection_id} does not exist")
+            if current != status:
+                values["status_since"] = now or datetime.now(UTC)
+            await conn.execute(
+                update(connections)
+                .where(connections.c.id == connection_id)
+                .values(status=status, status_reason=reason, **values)
+            )
 
     async def set_custom_attributes(
         self, connection_id: int, items: list[dict[str, Any]], *, now: datetime
@@ -214,6 +245,7 @@ def _connection(row: Any) -> Connection:
         key_hint=m["key_hint"],
         status=m["status"],
         status_reason=m["status_reason"],
+        status_since=m["status_since"],
         custom_attributes=m["custom_attributes"],
         custom_attributes_at=m["custom_attributes_at"],
         created_at=m["created_at"],

@@ -36,6 +36,7 @@ from justuno_braze.store.quarantine import Quarantine
 from justuno_braze.store.session import reason
 from justuno_braze.store.step_runs import StepRuns
 from justuno_braze.store.tokens import ApiTokens, SeenSignatures
+from justuno_braze.store.users import AccountUsers, UiSessions
 from justuno_braze.store.workflows import Workflows
 from justuno_braze.vault import Vault
 
@@ -67,6 +68,9 @@ class Store:
     step_runs: StepRuns
     deliveries: Deliveries
     analytics: Analytics
+    # issue 5: the web UI's users and their sessions (migration 0003)
+    users: AccountUsers
+    ui_sessions: UiSessions
 
     async def is_current(self) -> bool:
         """True when the database is migrated to head (for ``/readyz``)."""
@@ -121,6 +125,8 @@ async def open_store(url: str, *, upgrade: bool = True, vault: Vault | None = No
         step_runs=StepRuns(engine),
         deliveries=Deliveries(engine),
         analytics=Analytics(engine),
+        users=AccountUsers(engine),
+        ui_sessions=UiSessions(engine),
     )
 
 

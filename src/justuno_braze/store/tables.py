@@ -109,6 +109,7 @@ connections = Table(
     Column("key_hint", String(16), nullable=False),
     Column("status", String(16), nullable=False, server_default="ok"),
     Column("status_reason", Text),
+    Column("status_since", UtcDateTime()),  # 0004: when ``status`` last changed
     Column("custom_attributes", Json),
     Column("custom_attributes_at", UtcDateTime()),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -372,4 +373,38 @@ signatures_seen = Table(
     Column("signature_hash", String(64), primary_key=True),
     Column("seen_at", UtcDateTime(), nullable=False),
     Index("ix_signatures_seen_seen_at", "seen_at"),
+)
+
+# --------------------------------------------------------------------------- issue 5
+# The web UI's people and their sign-in sessions (migration 0003).
+
+# Who may sign in to an account's pages: the email is unique across accounts (sign-in asks
+# only for an email and a password); ``password_hash`` is an argon2id PHC string.
+account_users = Table(
+    "account_users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_signed_in_at", UtcDateTime()),
+    Index("ix_account_users_account_id", "account_id"),
+)
+
+# Server-side sessions: only the sha256 of the cookie's token is kept. ``expires_at`` is
+# the absolute end; the idle end is ``last_seen_at`` plus the idle timeout.
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("account_users.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index("ix_ui_sessions_user_id", "user_id"),
+    Index("ix_ui_sessions_expires_at", "expires_at"),
 )
