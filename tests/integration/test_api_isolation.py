@@ -28,6 +28,7 @@ from sqlalchemy import select
 from justuno_braze.store import Store
 from justuno_braze.store.session import reading
 from justuno_braze.store.tables import metadata
+from justuno_braze.web.embed import EMBED_CONFIG_PATH
 from tests.integration.conftest import (
     D3,
     LEAD_CAPTURE,
@@ -76,7 +77,9 @@ class Route:
 
 
 def account_routes(app: FastAPI) -> list[Route]:
-    """Every (method, path) under the account prefix, from the app itself."""
+    """Every (method, path) under the account prefix, from the app itself, but the public
+    embed config (public by design; tests/integration/test_embed.py checks that it says
+    the same for an unknown account as for an unknown design)."""
     try:
         from fastapi.routing import iter_route_contexts
 
@@ -86,7 +89,7 @@ def account_routes(app: FastAPI) -> list[Route]:
     found = {
         Route(method, r.path)
         for r in routes
-        if r.path is not None and r.path.startswith(PREFIX + "/")
+        if r.path is not None and r.path.startswith(PREFIX + "/") and r.path != EMBED_CONFIG_PATH
         for method in (r.methods or ())
         if method != "HEAD"
     }

@@ -1,68 +1,40 @@
 """The demo store page (``/demo/store``, ``serve --demo`` only) and its public design key:
-the page carries the design key, never the ingest token; the event it builds reaches the
-embedded sandbox with the SMS consent as ticked; the key is refused (403) for anything but
-one ``form_submitted`` of its design from the page's origin, and rate-limited per IP."""
+the page includes ``/embed.js`` like any store would and carries neither form nor key; the
+event the embed builds reaches the embedded sandbox with the SMS consent as ticked; the key
+is refused (403) for anything but one ``form_submitted`` of its design from the page's
+origin, and rate-limited per IP."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from bs4 import BeautifulSoup
 
 from justuno_braze.config import Settings
 from justuno_braze.services.demo import SANDBOX_MOUNT, demo_api_token
-from justuno_braze.store import Store, open_store
 from justuno_braze.vault import Vault
-from justuno_braze.web.app import AppOptions, create_app
+from justuno_braze.web.app import create_app
 from justuno_braze.web.auth import DESIGN_RATE
+from tests.integration.demo_app import PUBLIC_URL, Demo, demo_app, design_key
 from tests.integration.test_api_ingest_delivery import braze_user, drain
 
-PUBLIC_URL = "http://shop.demo.test:8080"
 EVENTS = "/api/v1/accounts/demo/events"
-
-
-@dataclass
-class Demo:
-    app: FastAPI
-    store: Store
-    settings: Settings
-    client: httpx.AsyncClient
 
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/demo.db", secret_key=Vault.generate_key()
-    )
-    store = await open_store(settings.database_url, vault=Vault(settings.secret_key))
-    app = create_app(settings, store=store, options=AppOptions(demo=True, public_url=PUBLIC_URL))
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                yield Demo(app, store, settings, client)
-    finally:
-        await store.close()
-
-
-async def page_design_key(client: httpx.AsyncClient) -> str:
-    page = await client.get("/demo/store")
-    assert page.status_code == 200
-    found = re.search(r'data-design-key="([^"]+)"', page.text)
-    assert found is not None
-    return found.group(1)
+    async with demo_app(tmp_path) as app:
+        yield app
 
 
 def page_event(
     email: str, *, sms_consent: bool, phone: str = "(415) 555-0101", **overrides: Any
 ) -> dict[str, Any]:
-    """The event ``store.js`` builds."""
+    """The event ``embed.js`` builds."""
     return {
         "type": "form_submitted",
         "visitor_id": f"jv_{email.split('@')[0]}",
@@ -80,23 +52,23 @@ async def post(demo: Demo, key: str, body: Any, origin: str = PUBLIC_URL) -> htt
     return await demo.client.post(EVENTS, json=body, headers=headers)
 
 
-async def test_the_page_has_the_form_and_the_design_key_but_no_secret(demo: Demo) -> None:
+async def test_the_page_loads_the_pop_up_through_the_embed_script_only(demo: Demo) -> None:
     page = await demo.client.get("/demo/store")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    html = page.text
-    for field in ("email", "sms", "first_name", "sms_consent"):
-        assert f'<label for="{field}"' in html or f'for="{field}"' in html
-        assert f'id="{field}"' in html
-    assert 'type="checkbox"' in html and "Reply STOP to opt out" in html
-    assert 'role="dialog"' in html and 'id="email-error"' in html
-    key = await page_design_key(demo.client)
-    assert key.startswith("jbd_")
-    assert demo.settings.demo_token not in html
-    assert demo_api_token(demo.settings) not in html
-    script = await demo.client.get("/demo/store.js")
-    assert script.status_code == 200 and "form_submitted" in script.text
-    assert demo.settings.demo_token not in script.text
+    soup = BeautifulSoup(page.text, "html.parser")
+    scripts = soup.find_all("script")
+    assert [(s.get("src"), s.get("data-account"), s.get("data-design")) for s in scripts] == [
+        ("/embed.js", "demo", "demo-popup")
+    ]
+    assert scripts[0].has_attr("async") and not scripts[0].string
+    opener = soup.find("button", attrs={"data-jb-open": "demo-popup"})
+    assert opener is not None and "10% off" in opener.get_text()
+    assert soup.find("form") is None and soup.find("input") is None  # the embed renders it
+    key = await design_key(demo.client)
+    for secret in (key, demo.settings.demo_token, demo_api_token(demo.settings)):
+        assert secret not in page.text
+    assert (await demo.client.get("/demo/store.js")).status_code == 404  # logic moved
 
 
 async def test_the_page_is_only_served_by_the_demo(tmp_path: Path) -> None:
@@ -108,7 +80,7 @@ async def test_the_page_is_only_served_by_the_demo(tmp_path: Path) -> None:
 
 
 async def test_ticked_and_unticked_consent_reach_the_sandbox(demo: Demo) -> None:
-    key = await page_design_key(demo.client)
+    key = await design_key(demo.client)
     ticked = await post(demo, key, page_event("ana@example.com", sms_consent=True))
     assert ticked.status_code == 202, ticked.text
     same_origin = await post(
@@ -144,7 +116,7 @@ async def test_ticked_and_unticked_consent_reach_the_sandbox(demo: Demo) -> None
 async def test_the_design_key_posts_only_its_designs_form(
     demo: Demo, body: dict[str, Any], named: str
 ) -> None:
-    key = await page_design_key(demo.client)
+    key = await design_key(demo.client)
     refused = await post(demo, key, body)
     assert refused.status_code == 403
     assert named in refused.json()["message"]
@@ -154,7 +126,7 @@ async def test_the_design_key_posts_only_its_designs_form(
 
 
 async def test_the_design_key_is_refused_from_another_origin_or_account(demo: Demo) -> None:
-    key = await page_design_key(demo.client)
+    key = await design_key(demo.client)
     event = page_event("a@example.com", sms_consent=True)
     wrong = await post(demo, key, event, origin="https://evil.example")
     assert wrong.status_code == 403 and "origin" in wrong.json()["message"]
@@ -176,7 +148,7 @@ async def test_the_design_key_is_refused_from_another_origin_or_account(demo: De
 
 
 async def test_the_design_key_is_rate_limited_per_ip(demo: Demo) -> None:
-    key = await page_design_key(demo.client)
+    key = await design_key(demo.client)
     for i in range(DESIGN_RATE):
         ok = await post(demo, key, page_event(f"v{i}@example.com", sms_consent=True))
         assert ok.status_code == 202, ok.text
@@ -190,3 +162,23 @@ async def test_the_design_key_is_rate_limited_per_ip(demo: Demo) -> None:
         headers={"Authorization": f"Bearer {demo.settings.demo_token}"},
     )
     assert normal.status_code == 202, normal.text
+
+
+async def test_the_demo_connection_knows_the_embedded_sandboxs_custom_attributes(
+    demo: Demo,
+) -> None:
+    """The workflow builder has typed targets from the first start: the demo connection's
+    cached list is what the embedded sandbox's ``GET /custom_attributes`` serves."""
+    served = await demo.client.get(
+        f"{SANDBOX_MOUNT}/custom_attributes", headers={"Authorization": "Bearer sandbox-key"}
+    )
+    assert served.status_code == 200, served.text
+    account = await demo.store.accounts.by_slug("demo")
+    assert account is not None
+    connection = await demo.store.connections.by_name(account.id, "demo")
+    assert connection is not None
+    cached = connection.custom_attributes or []
+    assert {a["name"]: a["data_type"] for a in cached} == {
+        a["name"]: a["data_type"] for a in served.json()["attributes"]
+    }
+    assert {"Object", "Object Array", "Number"} <= {a["data_type"] for a in cached}

@@ -5,7 +5,9 @@ neither migrates nor closes it), seeds the demo when asked, and runs the deliver
 ``Worker`` in the same event loop when ``workers`` is on (stopped gracefully on
 shutdown: in-flight requests finish, the rest is released). The routers are the modules
 named in :data:`justuno_braze.web.api.ROUTERS`. OpenAPI is served at
-``/api/v1/openapi.json``, the docs at ``/api/v1/docs``.
+``/api/v1/openapi.json``, the docs at ``/api/v1/docs``. The web UI's pages are the
+routers of :data:`justuno_braze.web.ui.PAGES`, its files are served at ``/ui/static``,
+and its errors are HTML pages outside ``/api/`` (:mod:`justuno_braze.web.ui.error_pages`).
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from justuno_braze import __version__
 from justuno_braze.config import Settings
 from justuno_braze.store import Store
-from justuno_braze.web import errors
+from justuno_braze.web import embed, errors
 from justuno_braze.web.api import ROUTERS
 from justuno_braze.web.auth import Clock, DesignGuard, TokenCache, utc_now
 from justuno_braze.web.metrics import Metrics
+from justuno_braze.web.ui import PAGES
+from justuno_braze.web.ui import error_pages as ui_error_pages
+from justuno_braze.web.ui.render import STATIC_DIR, STATIC_PATH
+from justuno_braze.web.ui.throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +102,10 @@ def create_app(
     app.state.clock = opts.clock
     app.state.metrics = metrics
     app.state.ingest_tokens = TokenCache()
-    app.state.design_guard = DesignGuard(_origins(opts))
+    app.state.design_guard = DesignGuard(_origins(settings, opts))
     app.state.braze_transports = {}
     app.state.demo_allowed_urls = ()
+    app.state.signin_throttle = SignInThrottle()
     if store is not None:  # usable before the lifespan runs (ASGITransport skips it)
         app.state.store = store
         metrics.bind(store)
@@ -107,25 +115,33 @@ def create_app(
         _embed_demo_sandbox(app, settings)
         app.include_router(store_page.router)
     errors.install(app)
+    embed.install(app)
+    ui_error_pages.install(app)
     for router in routers():
         app.include_router(router)
+    for router in routers("justuno_braze.web.ui", PAGES):
+        app.include_router(router)
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="ui-static")
     return app
 
 
-def _origins(opts: AppOptions) -> tuple[str, ...]:
-    """The origins a design key is accepted from besides same-origin: the demo's URL."""
+def _origins(settings: Settings, opts: AppOptions) -> tuple[str, ...]:
+    """The origins a design key is accepted from besides same-origin: the sites that embed
+    the pop-up (``embed_origins``) and, in the demo, the served URL."""
     if not opts.demo:
-        return ()
+        return settings.embed_origins
     url = urlsplit(opts.public_url)
-    return (f"{url.scheme}://{url.netloc}",)
+    return (*settings.embed_origins, f"{url.scheme}://{url.netloc}")
 
 
-def routers() -> list[APIRouter]:
-    """The ``router`` of every module in ``ROUTERS`` that exists (areas land one by one;
-    a module that exists but fails to import is an error, not skipped)."""
+def routers(
+    package: str = "justuno_braze.web.api", names: tuple[str, ...] = ROUTERS
+) -> list[APIRouter]:
+    """The ``router`` of every module ``names`` of ``package`` that exists (areas land one
+    by one; a module that exists but fails to import is an error, not skipped)."""
     out: list[APIRouter] = []
-    for name in ROUTERS:
-        qualified = f"justuno_braze.web.api.{name}"
+    for name in names:
+        qualified = f"{package}.{name}"
         if importlib.util.find_spec(qualified) is None:
             continue
         module = importlib.import_module(qualified)

@@ -5,8 +5,9 @@
   HMAC-SHA256 body signature (see :mod:`justuno_braze.web.api.ingest`); or a public
   design key (kind ``design``, named after the one design it is scoped to), printed in
   a store page's HTML: ingestion accepts it only for ONE ``form_submitted`` event of that
-  design per request, only from an allowed ``Origin``, at most ``DESIGN_RATE`` requests
-  per ``DESIGN_WINDOW`` seconds per client IP (:class:`DesignGuard`; 403 / 429).
+  design per request, only from an allowed ``Origin`` (``Settings.embed_origins``, the
+  demo's URL, or same-origin), at most ``DESIGN_RATE`` requests per ``DESIGN_WINDOW``
+  seconds per client IP and per visitor of the design (:class:`DesignGuard`; 403 / 429).
 
 Every route under ``/api/v1/accounts/{account}/…`` depends on :func:`account_scope`: the
 account is resolved by slug and must be the token's own; an unknown account and another

@@ -1,1 +1,1 @@
-"""The demo store page (``serve --demo`` only): static HTML + vanilla JS, no build step."""
+"""The demo store page (``serve --demo`` only): static HTML that includes ``/embed.js``."""
