@@ -386,11 +386,6 @@ def test_edx_rate_limit_and_server_errors(edx_client: Path, start: Callable[...,
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sandbox does not serve the email endpoints /email/status and "
-    "/email/unsubscribes (Braze does; permission email.status / email.unsubscribe)",
-)
 def test_edx_email_unsubscribe(edx_client: Path, sandbox: str) -> None:
     outcome = edx_run(edx_client, "unsubscribe", sandbox)
     assert "result" in outcome, outcome

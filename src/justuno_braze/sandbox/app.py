@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from justuno_braze.sandbox.catalog import AttributeCatalog
+from justuno_braze.sandbox.email_status import EmailStatus
 from justuno_braze.sandbox.identity import Identity
 from justuno_braze.sandbox.options import MAX_BODY_BYTES, SandboxOptions
 from justuno_braze.sandbox.ratelimit import FAMILY_OF_PATH, RateDecision, RateLimiter
@@ -60,6 +61,7 @@ class SandboxApp:
         self.tracker = Tracker(self.users, self.catalog, groups, clock, options.combined_cap)
         self.identity = Identity(self.users)
         self.subscriptions = Subscriptions(self.users, groups)
+        self.email_status = EmailStatus(self.users)
         self.limiter = RateLimiter(options.limits(), clock)
         self._random = random.Random(options.seed)
         self._last_save = clock()
@@ -79,6 +81,9 @@ class SandboxApp:
                 "subscription.status.get", self.subscriptions.status_get, False),
             ("GET", "/subscription/user/status"): (
                 "subscription.groups.get", self.subscriptions.user_status, False),
+            ("POST", "/email/status"): ("email.status", self.email_status.set_status, True),
+            ("GET", "/email/unsubscribes"): (
+                "email.unsubscribe", self.email_status.unsubscribes, False),
             ("GET", "/custom_attributes"): (
                 "custom_attributes.get", self._custom_attributes_route, False),
         }  # fmt: skip

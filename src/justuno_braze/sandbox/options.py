@@ -40,6 +40,8 @@ PERMISSIONS = frozenset(
         "subscription.status.set",
         "subscription.status.get",
         "subscription.groups.get",
+        "email.status",
+        "email.unsubscribe",
     }
 )
 

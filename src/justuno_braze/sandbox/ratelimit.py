@@ -23,6 +23,8 @@ FAMILY_OF_PATH: Mapping[str, str] = {
     "/v2/subscription/status/set": "subscription.set",
     "/subscription/status/get": "default",
     "/subscription/user/status": "default",
+    "/email/status": "default",
+    "/email/unsubscribes": "default",
 }
 
 

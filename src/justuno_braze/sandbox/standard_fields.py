@@ -199,7 +199,7 @@ class StandardFields:
     def _email_subscribe(
         self, profile: Profile, key: str, value: Any, obj: dict[str, Any], by: str
     ) -> None:
-        _put(profile.fields, "email_subscribe", value)
+        self.users.set_email_subscribe(profile, value)
         self._propagate_email_state(profile, value)
 
     def _email(self, profile: Profile, key: str, email: Any, obj: dict[str, Any], by: str) -> None:
@@ -235,7 +235,7 @@ class StandardFields:
             return
         others = [p for p in self.users.all_by_email(email) if p is not profile]
         for other in others[:MAX_EMAIL_PROPAGATION]:
-            _put(other.fields, "email_subscribe", state)
+            self.users.set_email_subscribe(other, state)
 
     def _subscription_groups(
         self, profile: Profile, key: str, items: list[dict[str, Any]], obj: dict[str, Any], by: str

@@ -30,6 +30,8 @@ EXPORT_ORDER = (
         "user_aliases", "campaigns_received", "canvases_received",
 )  # fmt: skip
 EXPORT_FIELDS = frozenset(EXPORT_ORDER)
+# Key in ``Profile.fields`` (never exported) of when the email state became unsubscribed.
+UNSUBSCRIBED_AT = "email_unsubscribed_at"
 _PLAIN_FIELDS = (
     "first_name", "last_name", "email", "phone", "gender", "dob", "country", "home_city",
     "language", "time_zone",
@@ -219,6 +221,18 @@ class UserStore:
     def set_email(self, profile: Profile, email: str | None) -> None:
         _reindex(self._by_email, profile, profile.fields.get("email"), email, email_key)
         _set(profile.fields, "email", email)
+
+    def set_email_subscribe(self, profile: Profile, state: str | None) -> None:
+        """Set the global email state; a change *to* ``unsubscribed`` is stamped with the
+        clock in ``fields[UNSUBSCRIBED_AT]`` so ``GET /email/unsubscribes`` can filter by
+        date (re-sending the same state keeps the first stamp, as nothing changed)."""
+        fields = profile.fields
+        if state == "unsubscribed":
+            if fields.get("email_subscribe") != "unsubscribed":
+                fields[UNSUBSCRIBED_AT] = self._clock()
+        else:
+            fields.pop(UNSUBSCRIBED_AT, None)
+        _set(fields, "email_subscribe", state)
 
     def set_phone(self, profile: Profile, phone: str | None) -> Profile | None:
         """Set (or remove) the phone; returns the latest other profile with that number."""
