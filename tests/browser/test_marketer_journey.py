@@ -64,11 +64,7 @@ def build_and_publish(page: Page, stack: Stack) -> str:
     editor.get_by_label("Braze connection").select_option(CONNECTION)
     editor.get_by_label("SMS subscription group ID").fill(stack.sms_group)
     editor.get_by_label("Email subscription group ID").fill(stack.email_group)
-    # saved first: the target picker lists the chosen connection's attributes
-    editor.get_by_role("button", name="Save draft").first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(WORKFLOW)
-    expect(page.get_by_role("status")).to_be_visible()
-    editor_url = page.url
+    # not saved yet: the target picker follows the connection just chosen
     editor.get_by_role("button", name="Sync Another Property").click()
     row = editor.get_by_role("group", name="Property 1")
     row.get_by_label("Justuno property").fill("first_name")
@@ -76,8 +72,11 @@ def build_and_publish(page: Page, stack: Stack) -> str:
     # Object attributes are listed with the reason, but cannot be picked
     expect(target.get_by_role("option", name=re.compile("^style_profile"))).to_be_disabled()
     target.select_option(MAPPED)
+    expect(page).to_have_url(re.compile(r"/workflows/new\?"))  # re-rendered in place
     editor.get_by_role("button", name="Save draft").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(WORKFLOW)
     expect(page.get_by_role("status")).to_be_visible()
+    editor_url = page.url
     saved = page.locator("form#editor").get_by_role("group", name="Property 1")
     expect(saved.get_by_label("Justuno property")).to_have_value("first_name")
     expect(saved.get_by_label("Braze attribute")).to_have_value(MAPPED)

@@ -301,6 +301,69 @@ async def test_with_several_connections_the_step_names_one(
     assert picker.find("option", value="shoe_size") is None
 
 
+def picked(page: BeautifulSoup, row: int) -> str:
+    """The value the mapping row's target select shows as selected."""
+    option = page.find("select", id=f"mappings-{row}-target").find("option", selected=True)
+    return str(option["value"]) if option else ""
+
+
+async def test_the_picker_follows_the_chosen_connection_without_saving(
+    ui_client: UiClient, ui_store: Store, acme: UiUser
+) -> None:
+    await add_connection(ui_store, acme, "default")
+    eu = await ui_store.connections.add(
+        acme.account.id, base_url="https://rest.fra-01.braze.eu", api_key="k-eu", name="eu"
+    )
+    eu_attributes = [
+        {"name": "shoe_size", "data_type": "Number"},
+        {"name": "favourite_colour", "data_type": "Object"},
+        {"name": "eu_only", "data_type": "Boolean"},
+    ]
+    await ui_store.connections.set_custom_attributes(eu.id, eu_attributes, now=NOW)
+    rows = {
+        "mappings-0-source": "shoe",
+        "mappings-0-target": "shoe_size",
+        "mappings-1-source": "colour",
+        "mappings-1-target": "favourite_colour",
+        "mappings-2-source": "flag",
+        "mappings-2-target": "__new__",
+        "mappings-2-new": "eu_only",
+    }
+    workflow_id = await new_workflow(ui_client, "Leads", connection="default", **rows)
+    before = (await service.get_workflow(ui_store, acme.account, workflow_id)).draft
+    page = await editor(ui_client, workflow_id)
+    assert page.find("select", id="mappings-0-target").find("option", value="eu_only") is None
+
+    typed = {"name": "Leads, typed", "send_event": "typed_event", "connection": "eu"}
+    data = form_fields(page) | typed | {"action": "show_attributes"}
+    r = await ui_client.post_form(f"/workflows/{workflow_id}", data)
+    assert r.status_code == 200, r.text
+    page = soup(r)
+    assert page.find("option", value="eu_only").get_text() == "eu_only (Boolean)"
+    assert page.find("option", value="past_orders") is None  # default's, not eu's
+    assert form_fields(page)["name"] == "Leads, typed"
+    assert form_fields(page)["send_event"] == "typed_event"
+    assert form_fields(page)["connection"] == "eu"
+    assert picked(page, 0) == "shoe_size"  # eu has it too: kept
+    assert picked(page, 1) == "__new__"  # an Object on eu: marked, its name kept
+    assert form_fields(page)["mappings-1-new"] == "favourite_colour"
+    assert "Object" in page.find(id="mappings-1-target-note").get_text()
+    assert picked(page, 2) == "eu_only"  # the typed new name is one of eu's attributes
+    assert page.find(id="mappings-0-target-note") is None
+    assert summary_links(page) == []
+    assert (await service.get_workflow(ui_store, acme.account, workflow_id)).draft == before
+
+    back = form_fields(page) | {"connection": "default", "action": "show_attributes"}
+    page = soup(await ui_client.post_form(f"/workflows/{workflow_id}", back))
+    assert [picked(page, i) for i in range(3)] == ["shoe_size", "favourite_colour", "__new__"]
+    assert "no custom attribute 'eu_only'" in page.find(id="mappings-2-target-note").get_text()
+
+    r = await ui_client.post_form(f"/workflows/{workflow_id}", data | {"action": "save"})
+    assert r.status_code == 400  # the save names the mapping eu cannot write
+    assert "Object" in field_error(soup(r), "mappings-1-target")
+    assert (await service.get_workflow(ui_store, acme.account, workflow_id)).draft == before
+
+
 @pytest.mark.usefixtures("connected")
 async def test_add_and_remove_condition_rows_without_js(ui_client: UiClient) -> None:
     page = soup(await ui_client.get("/workflows/new", params={"name": "Rows"}))

@@ -31,6 +31,8 @@ from typing import Any
 from justuno_braze.workflows.model import LIST_OPERATORS, VALUELESS_OPERATORS, Operator, Reenroll
 
 NEW_TARGET = "__new__"
+#: The no-JS "Show this connection's attributes" button: re-render, save nothing.
+SHOW_ATTRIBUTES = "show_attributes"
 #: Event types offered by the trigger select (any other stored type is offered too).
 EVENT_TYPES = ("form_submitted", "profile_updated", "page_view", "session_started")
 OPERATORS = tuple(o.value for o in Operator)
@@ -201,7 +203,10 @@ class EditorForm:
 
     def apply(self, action: str) -> bool:
         """Add or remove a row (the no-JS buttons): ``add_condition``, ``remove_mapping:2``…
-        False when ``action`` is not one of them (then it is a save)."""
+        or ``SHOW_ATTRIBUTES`` (nothing to change: the re-render shows the chosen
+        connection's picker). False when ``action`` is not one of them (then it is a save)."""
+        if action == SHOW_ATTRIBUTES:
+            return True
         verb, _, index = action.partition(":")
         kinds: dict[str, list[Any]] = {"condition": self.conditions, "mapping": self.mappings}
         rows = kinds.get(verb.partition("_")[2])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from justuno_braze.braze.step import STANDARD_TARGETS
+from justuno_braze.braze.step import STANDARD_TARGETS, unknown_target_message
 from justuno_braze.web.ui.apps_views import attribute_rows
 from justuno_braze.web.ui.workflow_form import NEW_TARGET, MappingRow
 
@@ -68,11 +68,36 @@ def target_picker(attributes: list[dict[str, object]] | None) -> TargetPicker:
 
 def shown_rows(rows: list[MappingRow], picker: TargetPicker) -> list[MappingRow]:
     """Rows as the picker shows them: a target the list cannot select is shown as
-    "New attribute" with its name in the box (what the user typed is kept)."""
+    "New attribute" with its name in the box (what the user typed is kept), and a "New
+    attribute" name the list CAN select is selected (so switching connection A → B → A
+    gives back what was picked on A)."""
     selectable = picker.selectable
-    return [
-        MappingRow(row.source, NEW_TARGET, row.target)
-        if row.target and row.target != NEW_TARGET and row.target not in selectable
-        else row
-        for row in rows
-    ]
+    shown = []
+    for row in rows:
+        if row.target and row.target != NEW_TARGET and row.target not in selectable:
+            row = MappingRow(row.source, NEW_TARGET, row.target)
+        elif row.target == NEW_TARGET and row.new.strip() in selectable:
+            row = MappingRow(row.source, row.new.strip())
+        shown.append(row)
+    return shown
+
+
+def target_notes(rows: list[MappingRow], picker: TargetPicker) -> dict[int, str]:
+    """Why a row's picked target is not selected in this connection's list, by row index:
+    after choosing another connection the marketer sees which mappings it lacks before
+    saving (a save refuses the unselectable ones and warns about the unknown ones)."""
+    if picker.custom is None:  # nothing to check against: the fieldset says so
+        return {}
+    custom = {option.value: option for option in picker.custom}
+    selectable = picker.selectable
+    notes: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        if not row.target or row.target == NEW_TARGET or row.target in selectable:
+            continue
+        option = custom.get(row.target)
+        notes[i] = (
+            f"On this connection: {option.text}."
+            if option is not None
+            else f"Not in this connection's list: {unknown_target_message(row.target)}."
+        )
+    return notes

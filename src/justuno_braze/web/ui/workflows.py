@@ -36,7 +36,12 @@ from justuno_braze.web.ui.workflow_form import (
     EditorForm,
     field_errors,
 )
-from justuno_braze.web.ui.workflow_targets import DEFAULT_ATTRIBUTES, shown_rows, target_picker
+from justuno_braze.web.ui.workflow_targets import (
+    DEFAULT_ATTRIBUTES,
+    shown_rows,
+    target_notes,
+    target_picker,
+)
 from justuno_braze.workflows.model import MAX_NAME_LENGTH
 
 router = APIRouter(include_in_schema=False)
@@ -177,7 +182,8 @@ async def _submit(
     *,
     view: service.WorkflowView | None,
 ) -> Response:
-    """Add/remove a row (re-render), or save: every problem next to its field, or 303."""
+    """Add/remove a row or show the chosen connection's attributes (re-render, nothing
+    stored), or save: every problem next to its field, or 303."""
     data = await posted(request)
     form = EditorForm.from_form(data)
     if form.apply(data.get("action", "")):
@@ -251,6 +257,7 @@ async def editor(
         "connection": chosen,
         "picker": picker,
         "mapping_rows": shown_rows(form.mappings, picker),
+        "target_notes": target_notes(form.mappings, picker),
         "default_attributes": DEFAULT_ATTRIBUTES,
         "max_note": MAX_NOTE,
     }

@@ -7,6 +7,10 @@
  * - A mapping's "New attribute name" box shows only when "New attribute" is picked; the
  *   "External id property" box only with "By external id". A box that holds text or an
  *   error always shows.
+ * - Choosing another Braze connection re-renders Sync Another Property for it: the form is
+ *   posted as its [data-show-attributes] button would (the server re-renders it, saving
+ *   nothing) and the returned #mappings replaces this one, so picks are kept or marked by
+ *   the same code as without JS. If that fails, the button is pressed (a full re-render).
  */
 (function () {
   "use strict";
@@ -88,17 +92,68 @@
     }
   });
 
+  function syncAllTargets() {
+    var selects = document.querySelectorAll("[data-target-select]");
+    for (var i = 0; i < selects.length; i++) syncNewTarget(selects[i]);
+  }
+
+  var pendingConnection = null;
+
+  // The mapping rows as posted: a re-render made from other rows would drop an edit.
+  function mappingState(form) {
+    var out = [];
+    new FormData(form).forEach(function (value, name) {
+      if (name.indexOf("mappings-") === 0) out.push(name + "=" + String(value));
+    });
+    return out.join("&");
+  }
+
+  function showConnection(form) {
+    var button = form.querySelector("[data-show-attributes]");
+    if (!button || !window.fetch || !document.getElementById("mappings")) return;
+    var body = new URLSearchParams(new FormData(form));
+    body.set(button.name, button.value);
+    var sent = mappingState(form);
+    var request = {};
+    pendingConnection = request;
+    // getAttribute: form.action is the buttons named "action", not the URL
+    var url = form.getAttribute("action") || window.location.href;
+    fetch(url, { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        if (pendingConnection !== request) return;  // a later request is on its way
+        if (mappingState(form) !== sent) return showConnection(form);  // edited meanwhile
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("mappings");
+        var mappings = document.getElementById("mappings");
+        if (!fresh || !mappings) throw new Error("no #mappings to replace");
+        var focused = mappings.contains(document.activeElement) ? document.activeElement.id : "";
+        mappings.replaceWith(document.importNode(fresh, true));
+        syncAllTargets();
+        var again = focused ? document.getElementById(focused) : null;
+        if (again) again.focus();
+      })
+      .catch(function () {
+        if (pendingConnection === request) button.click();
+      });
+  }
+
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (!(target instanceof HTMLSelectElement)) return;
     if (target.hasAttribute("data-target-select")) syncNewTarget(target);
     if (target.id === "identify_by") syncExternalId();
+    if (target.id === "connection" && target.form) showConnection(target.form);
   });
 
   function init() {
-    var selects = document.querySelectorAll("[data-target-select]");
-    for (var i = 0; i < selects.length; i++) syncNewTarget(selects[i]);
+    syncAllTargets();
     syncExternalId();
+    var button = document.querySelector("[data-show-attributes]");
+    if (button && window.fetch) button.closest(".actions").hidden = true;
   }
 
   if (document.readyState === "loading") {
