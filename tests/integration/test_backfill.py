@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from justuno_braze.backfill import ImportRequest, file_identity, import_id, read_rows, run_import
+from justuno_braze.backfill import (
+    ImportRequest,
+    ImportSummary,
+    file_identity,
+    import_id,
+    read_rows,
+    run_import,
+)
 from justuno_braze.config import Settings
 from justuno_braze.errors import InputError, WorkflowError
 from justuno_braze.events import Event
 from justuno_braze.sandbox.options import SandboxOptions
 from justuno_braze.sandbox.server import running_sandbox
-from justuno_braze.store import open_store
+from justuno_braze.store import LedgerEntry, open_store
 from justuno_braze.vault import Vault
 from justuno_braze.workflows.model import load
 
@@ -127,6 +134,28 @@ async def test_an_object_target_in_braze_refuses_the_import_before_enqueueing(
             await store.close()
 
 
+async def enqueue_only_imports(
+    tmp_path: Path, path: Path, *, times: int
+) -> tuple[list[ImportSummary], list[LedgerEntry]]:
+    """``import --enqueue-only`` of ``path`` ``times`` times into one fresh store (a sandbox
+    answers the key check): the summaries and the consent ledger afterwards."""
+    with running_sandbox() as url:
+        base = url.rstrip("/")
+        settings = Settings(database_url=f"sqlite:///{tmp_path}/jb.db", allowed_braze_urls=(base,))
+        store = await open_store(settings.database_url, vault=Vault(Vault.generate_key()))
+        try:
+            request = ImportRequest(path, WORKFLOW, base, "sandbox-key", enqueue_only=True)
+            summaries = [
+                await run_import(store, settings, request, now=lambda: NOW) for _ in range(times)
+            ]
+            account = await store.accounts.ensure("default", "default")
+            since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+            entries = [e async for e in store.consent.export(account.id, since=since, until=until)]
+        finally:
+            await store.close()
+    return summaries, entries
+
+
 async def test_every_consent_decision_of_an_import_is_in_the_ledger_once(tmp_path: Path) -> None:
     """PRODUCT.md: every subscription decision is written to the consent ledger — for
     backfilled leads too, and a resumed import does not record them twice."""
@@ -138,19 +167,7 @@ async def test_every_consent_decision_of_an_import_is_in_the_ledger_once(tmp_pat
         "cy@shop.io,,,2026-11-01T12:00:00Z\n",
         "utf-8",
     )
-    with running_sandbox() as url:
-        base = url.rstrip("/")
-        settings = Settings(database_url=f"sqlite:///{tmp_path}/jb.db", allowed_braze_urls=(base,))
-        store = await open_store(settings.database_url, vault=Vault(Vault.generate_key()))
-        try:
-            request = ImportRequest(path, WORKFLOW, base, "sandbox-key", enqueue_only=True)
-            first = await run_import(store, settings, request, now=lambda: NOW)
-            again = await run_import(store, settings, request, now=lambda: NOW)
-            account = await store.accounts.ensure("default", "default")
-            since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
-            entries = [e async for e in store.consent.export(account.id, since=since, until=until)]
-        finally:
-            await store.close()
+    (first, again), entries = await enqueue_only_imports(tmp_path, path, times=2)
     assert (first.enqueued, again.enqueued, again.already) == (3, 0, 3)
     decided = sorted((e.visitor_id, e.state, e.basis, e.reason) for e in entries)
     visitors = {e.visitor_id for e in entries}
@@ -169,17 +186,6 @@ async def test_a_row_repeated_in_the_file_is_one_job_with_its_consent_recorded_o
     path = tmp_path / "leads.csv"
     row = "ana@shop.io,+14155550101,yes,2026-11-01T10:00:00Z\n"
     path.write_text(f"Email,Phone,SMS Consent,Signup Date\n{row}{row}", "utf-8")
-    with running_sandbox() as url:
-        base = url.rstrip("/")
-        settings = Settings(database_url=f"sqlite:///{tmp_path}/jb.db", allowed_braze_urls=(base,))
-        store = await open_store(settings.database_url, vault=Vault(Vault.generate_key()))
-        try:
-            request = ImportRequest(path, WORKFLOW, base, "sandbox-key", enqueue_only=True)
-            summary = await run_import(store, settings, request, now=lambda: NOW)
-            account = await store.accounts.ensure("default", "default")
-            since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
-            entries = [e async for e in store.consent.export(account.id, since=since, until=until)]
-        finally:
-            await store.close()
+    (summary,), entries = await enqueue_only_imports(tmp_path, path, times=1)
     assert (summary.rows, summary.enqueued, summary.already) == (2, 1, 1)
     assert [(e.channel, e.state, e.basis) for e in entries] == [("sms", "subscribed", "explicit")]
