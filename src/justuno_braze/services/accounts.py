@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from justuno_braze.store import Account, Store
+from justuno_braze.store.tokens import API_KIND, INGEST_KIND
 
 SIGNATURE_HEADER = "X-Justuno-Signature"
 SIGNATURE_TOLERANCE = timedelta(minutes=5)
@@ -47,13 +48,13 @@ async def create_account(
     (or the given ones: ``ApiTokens.ensure`` keeps an existing token of that value)."""
     account = await store.accounts.ensure(slug, name, now=now)
     if api_token is None:
-        api_token, _ = await store.tokens.create(account.id, "api", "api", now=now)
+        api_token, _ = await store.tokens.create(account.id, API_KIND, "api", now=now)
     else:
-        await store.tokens.ensure(account.id, "api", "api", api_token, now=now)
+        await store.tokens.ensure(account.id, API_KIND, "api", api_token, now=now)
     if ingest_token is None:
-        ingest_token, _ = await store.tokens.create(account.id, "ingest", "ingest", now=now)
+        ingest_token, _ = await store.tokens.create(account.id, INGEST_KIND, "ingest", now=now)
     else:
-        await store.tokens.ensure(account.id, "ingest", "ingest", ingest_token, now=now)
+        await store.tokens.ensure(account.id, INGEST_KIND, "ingest", ingest_token, now=now)
     return NewAccount(account, api_token, ingest_token)
 
 

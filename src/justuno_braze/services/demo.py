@@ -31,6 +31,7 @@ from justuno_braze.sandbox.options import (
     validate_custom_attributes,
 )
 from justuno_braze.store import Connection, Store
+from justuno_braze.store.tokens import DESIGN_KIND
 from justuno_braze.workflows.model import load
 
 DEMO_ACCOUNT = "demo"
@@ -173,7 +174,7 @@ async def seed_demo(store: Store, settings: Settings, *, now: datetime) -> DemoS
     )
     account = made.account
     design_key = demo_design_key(settings)
-    await store.tokens.ensure(account.id, "design", DEMO_DESIGN, design_key, now=now)
+    await store.tokens.ensure(account.id, DESIGN_KIND, DEMO_DESIGN, design_key, now=now)
     connection = await _connection(store, settings, account.id, now)
     await ensure_user(store, account.id, DEMO_USER_EMAIL, settings.demo_password, now=now)
     workflow = await store.workflows.by_name(account.id, DEMO_WORKFLOW)

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from justuno_braze.config import Settings
 from justuno_braze.services.demo import DEMO_ACCOUNT, DEMO_DESIGN, demo_design_key
 from justuno_braze.store import Store
-
-DESIGN_KIND = "design"
+from justuno_braze.store.tokens import DESIGN_KIND
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,10 @@ from justuno_braze.store.dialect import upsert_insert
 from justuno_braze.store.scoped import Scoped, aware
 from justuno_braze.store.tables import api_tokens, signatures_seen
 
-KINDS = ("api", "ingest", "design")
+API_KIND = "api"  # the management API
+INGEST_KIND = "ingest"  # event ingestion
+DESIGN_KIND = "design"  # a public per-design key (its name is the design id)
+KINDS = (API_KIND, INGEST_KIND, DESIGN_KIND)
 PREFIX_LENGTH = 12
 MIN_TOKEN_LENGTH = 8
 MAX_TOKEN_LENGTH = 200

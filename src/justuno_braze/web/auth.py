@@ -33,10 +33,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from justuno_braze.config import Settings
 from justuno_braze.store import Account, Store, TokenRecord
+from justuno_braze.store.tokens import API_KIND, DESIGN_KIND, INGEST_KIND
 
-API = "api"  # token kind of the management API
-INGEST = "ingest"  # token kind of event ingestion
-DESIGN = "design"  # token kind of a public per-design key (its name is the design id)
+API = API_KIND
+INGEST = INGEST_KIND
+DESIGN = DESIGN_KIND
 DESIGN_RATE = 10  # design-key requests per client IP per window
 DESIGN_WINDOW = 60.0  # seconds
 ACCOUNT_NOT_FOUND = "account not found"
