@@ -120,6 +120,11 @@ _LEASE_SQLITE = (  # sent straight to aiosqlite: see ``store.sqlite_direct``
     "UPDATE outbox SET state = 'leased', lease_owner = :owner, available_at = :until"
     " WHERE id IN (SELECT value FROM json_each(:ids))"
 )
+_ACK_SQLITE = (  # the ack of ``_finish`` in one hand-off (RETURNING: how many it changed)
+    "UPDATE outbox SET state = 'delivered', available_at = NULL, finished_at = :now,"
+    " lease_owner = NULL WHERE id IN (SELECT value FROM json_each(:ids))"
+    " AND state = 'leased' AND lease_owner = :owner RETURNING id"
+)
 
 
 class Outbox:
@@ -251,6 +256,14 @@ class Outbox:
     ) -> int:
         """Braze accepted these: ``delivered``. Pass ``conn`` to write in the caller's
         transaction (as the settle methods below all do)."""
+        if job_ids and self._engine.dialect.name == "sqlite":
+            # Every batch acks: straight to aiosqlite (one hand-off instead of SQLAlchemy's
+            # four and its statement building, ~650 µs of CPU per batch).
+            _aware(now, "now")
+            ids = orjson.dumps(list(job_ids)).decode()
+            params = {"now": to_micros(now), "owner": worker_id, "ids": ids}
+            async with joined(self._engine, conn) as own:
+                return len(await fetch_all(own, _ACK_SQLITE, params))
         return await self._finish(
             job_ids,
             worker_id,
