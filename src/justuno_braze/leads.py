@@ -29,7 +29,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from json.encoder import encode_basestring as _json_str
@@ -85,6 +85,14 @@ class LeadColumns:
 
     properties: tuple[tuple[str, str], ...]  # (header, property key)
     fields: tuple[tuple[str, str], ...]  # (header, event field)
+    # every key (property or event field), sorted, with its pair's JSON opening
+    # ``["key",``: what ``_derived_event_id`` would otherwise sort and encode per row
+    id_keys: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = sorted({key for _, key in (*self.properties, *self.fields)})
+        id_keys = tuple((key, f"[{_json_str(key)},") for key in keys)
+        object.__setattr__(self, "id_keys", id_keys)  # frozen: set once, here
 
     @classmethod
     def from_header(cls, header: Sequence[str]) -> LeadColumns:
@@ -143,9 +151,9 @@ class LeadColumns:
             else:
                 fields[target] = value
         if "visitor_id" not in fields:
-            fields["visitor_id"] = _derived_visitor_id(properties, _where(line))
+            fields["visitor_id"] = _derived_visitor_id(properties, line)
         if "event_id" not in fields:
-            fields["event_id"] = _derived_event_id(properties, cells)
+            fields["event_id"] = _derived_event_id(self.id_keys, properties | cells)
         try:
             return lead_event(fields, occurred_at, properties, consent, now=now)
         except InputError as exc:
@@ -182,7 +190,7 @@ def _lead_time(text: str, fld: str) -> datetime:
     return parse_time(text, fld)
 
 
-def _derived_visitor_id(properties: Mapping[str, JSON], where: str) -> str:
+def _derived_visitor_id(properties: Mapping[str, JSON], line: int | None) -> str:
     raw_email = properties.get("email")
     raw_phone = properties.get("sms", properties.get("phone"))
     if isinstance(raw_email, str):
@@ -204,17 +212,19 @@ def _derived_visitor_id(properties: Mapping[str, JSON], where: str) -> str:
         return _hashed("jv_email_", raw_email.strip().lower())
     if isinstance(raw_phone, str) and (digits := "".join(c for c in raw_phone if c.isdigit())):
         return _hashed("jv_phone_", digits)
-    raise InputError("has no email, phone or visitor id to identify the lead", field=where)
+    raise InputError("has no email, phone or visitor id to identify the lead", field=_where(line))
 
 
 def _hashed(prefix: str, value: str) -> str:
     return prefix + hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
 
 
-def _derived_event_id(properties: Mapping[str, str], cells: Mapping[str, str]) -> str:
+def _derived_event_id(id_keys: Sequence[tuple[str, str]], cells: Mapping[str, str]) -> str:
     """From the row's non-empty cells as (key, stripped text) pairs, sorted by key: the
     sha256 of ``json.dumps(pairs, separators=(",", ":"), ensure_ascii=False)``, written
-    out here (the same text, without building an encoder per row)."""
-    pairs = sorted([*properties.items(), *cells.items()])
-    text = "[" + ",".join(f"[{_json_str(k)},{_json_str(v)}]" for k, v in pairs) + "]"
-    return "lead_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    out here (the same text, without building an encoder per row). Keys are unique, so
+    the pairs come in ``id_keys``' order, each key encoded once per header."""
+    text = ",".join(
+        [f"{opening}{_json_str(value)}]" for key, opening in id_keys if (value := cells.get(key))]
+    )
+    return "lead_" + hashlib.sha256(f"[{text}]".encode()).hexdigest()[:32]

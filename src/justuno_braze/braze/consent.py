@@ -70,10 +70,9 @@ def decide(
     decisions: list[ConsentDecision] = []
     consent = event.consent
     props = event.properties
-    collected = {"sms": "sms" in props or "phone" in props, "email": "email" in props}
-    for channel, group, has_contact, missing in (
-        ("sms", sms_group, has_phone, "no_valid_phone"),
-        ("email", email_group, has_email, "no_valid_email"),
+    for channel, group, has_contact, collected, missing in (
+        ("sms", sms_group, has_phone, "sms" in props or "phone" in props, "no_valid_phone"),
+        ("email", email_group, has_email, "email" in props, "no_valid_email"),
     ):
         if not group:
             continue
@@ -83,7 +82,7 @@ def decide(
             state, reason = NOT_SUBSCRIBED, missing
         elif ticked is False:
             state, reason = NOT_SUBSCRIBED, "unticked"
-        elif ticked is None and not collected[channel]:
+        elif ticked is None and not collected:
             state, reason = NOT_SUBSCRIBED, "not_collected"
         else:
             state, reason = SUBSCRIBED, None
