@@ -384,10 +384,10 @@ class _Pool:
 class BrazeClient:
     """Async client for Braze's REST API over keep-alive connections.
 
-    Requests go straight to a :class:`_Pool` of HTTP/1.1 connections; through an
-    ``httpx.AsyncClient`` instead when a ``transport`` is given (tests, metrics) or the
-    environment configures a proxy. ``clock`` (epoch seconds) stamps each result's
-    :class:`RateInfo`: pass the worker's clock.
+    Calls go through an ``httpx.AsyncClient`` (its ``transport`` when given: tests, the
+    embedded sandbox, metered clients), except ``/users/track`` without a transport or a
+    proxy, which goes over a :class:`_Pool` of aiohttp connections. ``clock`` (epoch
+    seconds) stamps each result's :class:`RateInfo`: pass the worker's clock.
     """
 
     def __init__(
@@ -417,9 +417,13 @@ class BrazeClient:
             "Accept": "application/json",
             "User-Agent": user_agent,
         }
-        self._http: _Pool | httpx.AsyncClient
+        # /users/track carries the volume (a call per 75 delivered profiles): over aiohttp's
+        # pool when no transport is given and no proxy is configured. The occasional calls
+        # (custom attributes, exports, email status) stay on httpx: a one-off call, such
+        # as an import's schema check, does not pay for importing aiohttp (~0.1 s).
+        self._track_pool: _Pool | None = None
         if transport is None and not _proxied():
-            self._http = _Pool(
+            self._track_pool = _Pool(
                 self._origin,
                 headers,
                 tls=_tls(self.base_url),
@@ -427,7 +431,6 @@ class BrazeClient:
                 connect_timeout=connect_timeout,
                 max_connections=max_connections,
             )
-            return
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
@@ -451,6 +454,8 @@ class BrazeClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._track_pool is not None:
+            await self._track_pool.aclose()
         await self._http.aclose()
 
     def _scrub(self, error: DeliveryError) -> DeliveryError:
@@ -460,11 +465,11 @@ class BrazeClient:
         return error
 
     async def _send(
-        self, method: str, url: str | httpx.URL, content: bytes = b""
+        self, method: str, url: str | httpx.URL, content: bytes = b"", *, pool: _Pool | None = None
     ) -> httpx.Response:
         try:
-            if isinstance(self._http, _Pool):
-                return await self._http.send(method, url, content)
+            if pool is not None:
+                return await pool.send(method, url, content)
             headers = _JSON_CONTENT if content else None
             return await self._http.request(method, url, content=content or None, headers=headers)
         except httpx.HTTPError as exc:
@@ -486,7 +491,9 @@ class BrazeClient:
 
     async def track(self, body: Mapping[str, Any]) -> TrackResult:
         """``POST /users/track``; a :class:`TrackResult` or a classified error."""
-        response = await self._send("POST", "/users/track", self._encode(body, "/users/track"))
+        response = await self._send(
+            "POST", "/users/track", self._encode(body, "/users/track"), pool=self._track_pool
+        )
         return self._classify(response)
 
     async def export_ids(self, body: Mapping[str, Any]) -> dict[str, Any]:
