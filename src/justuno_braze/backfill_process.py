@@ -31,6 +31,7 @@ import threading
 from typing import IO
 
 from justuno_braze.backfill import IMPORT_PIPELINE, WorkerDelivery
+from justuno_braze.braze.client import preload_track_pool
 from justuno_braze.config import Settings
 from justuno_braze.delivery.worker import Worker
 from justuno_braze.errors import JustunoBrazeError
@@ -125,6 +126,7 @@ def _child(settings: Settings, inbox: int, outbox: int) -> None:
 
 
 async def _serve(settings: Settings, pipe: IO[bytes]) -> dict[int, str]:
+    preload_track_pool()  # while the parent reads the first chunk
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)

@@ -287,6 +287,12 @@ def _tls(base_url: str) -> ssl.SSLContext | bool:
 KEEPALIVE_SECONDS: Final = 5.0
 
 
+def preload_track_pool() -> None:
+    """Import what ``/users/track`` calls need (aiohttp, ~0.1 s) now — for a process that
+    waits for its first batch anyway — instead of with its first call."""
+    import aiohttp  # noqa: F401
+
+
 class _Pool:
     """Keep-alive connections to one origin over aiohttp (its C HTTP parser), at most
     ``max_connections`` at once.
