@@ -52,11 +52,14 @@ def attributes(i: int) -> dict[str, Any]:
 
 
 async def prepare(db: Path, url: str, jobs: int) -> tuple[Any, Any]:
+    from justuno_braze.braze.client import preload_track_pool
     from justuno_braze.config import Settings
     from justuno_braze.delivery.outbox import NewJob
     from justuno_braze.delivery.worker import Worker  # noqa: F401  (import cost not measured)
     from justuno_braze.store import open_store
     from justuno_braze.vault import Vault
+
+    preload_track_pool()  # a once-per-process import (aiohttp), not a per-profile cost
 
     store = await open_store(f"sqlite:///{db}", vault=Vault(Vault.generate_key()))
     account = await store.accounts.ensure("bench", "Bench")
