@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import threading
@@ -33,7 +34,7 @@ from typing import IO
 from justuno_braze.backfill import IMPORT_PIPELINE, WorkerDelivery
 from justuno_braze.braze.client import preload_track_pool
 from justuno_braze.config import Settings
-from justuno_braze.delivery.worker import Worker
+from justuno_braze.delivery.worker import GC_THRESHOLD, Worker
 from justuno_braze.errors import JustunoBrazeError
 from justuno_braze.services import open_app_store
 
@@ -111,6 +112,7 @@ def _reap(pid: int) -> None:
 def _child(settings: Settings, inbox: int, outbox: int) -> None:
     """The delivery process: serve the parent's messages, answer, exit (``os._exit``: the
     parent's buffers, atexit handlers and open resources are the parent's to close)."""
+    gc.set_threshold(*GC_THRESHOLD)  # it only delivers: collect as rarely as the worker does
     code = 0
     try:
         with open(inbox, "rb", buffering=0) as pipe:
