@@ -129,3 +129,14 @@ async def test_0002_upgrades_0001_keeping_outbox_rows_and_matches_the_tables(db_
 def test_a_fresh_database_gets_every_revision(db_url: str) -> None:
     assert upgrade(db_url) == ["0001", "0002", "0003", "0004"]
     assert is_current(db_url) is True
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    """``engine._head`` (how a start-up skips Alembic on a current database) must name the
+    revision Alembic itself would migrate to, or a database one migration behind would be
+    taken as current."""
+    from alembic.script import ScriptDirectory
+
+    from justuno_braze.store.engine import _head
+
+    assert _head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
