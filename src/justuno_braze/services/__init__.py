@@ -20,8 +20,9 @@ One module per area; routers and commands stay thin and call these:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from justuno_braze.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from justuno_braze.services.accounts import NewAccount, create_account, sign
@@ -109,15 +110,7 @@ _HOME = {  # name -> the module that defines it (imported on first use)
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a service module only when one of its names is first used: a command
-    pays for the services it calls, not for all of them (``import`` starts faster)."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOME)
 
 
 __all__ = [

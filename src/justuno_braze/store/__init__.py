@@ -6,8 +6,9 @@ accepted (the async drivers are chosen in :mod:`justuno_braze.store.engine`).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from justuno_braze.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from justuno_braze.store.accounts import Account, Accounts
@@ -71,16 +72,7 @@ _HOME = {  # name -> the module that defines it (imported on first use)
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a repository's module only when one of its names is first used: a command
-    that imports a module of the store (``store.tables``, ``store.dialect``…) or ``Store``
-    does not import every repository (``import`` starts faster)."""
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOME)
 
 
 __all__ = [
