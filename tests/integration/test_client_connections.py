@@ -211,16 +211,22 @@ async def test_garbage_is_a_protocol_error_and_the_next_call_works() -> None:
     assert server.connections == 2  # the confused connection was dropped
 
 
-async def test_at_most_max_connections_at_once() -> None:
-    async def slow(
+def answering_after(seconds: float) -> Answer:
+    """An answer that waits ``seconds`` before a 201."""
+
+    async def answer(
         _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes, ___: bytes
     ) -> bool:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(seconds)
         writer.write(ok())
         await writer.drain()
         return True
 
-    server = Server(slow)
+    return answer
+
+
+async def test_at_most_max_connections_at_once() -> None:
+    server = Server(answering_after(0.05))
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
     base = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}"
     try:
@@ -234,15 +240,7 @@ async def test_at_most_max_connections_at_once() -> None:
 
 
 async def test_a_cancelled_call_drops_its_connection() -> None:
-    async def late(
-        _: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes, ___: bytes
-    ) -> bool:
-        await asyncio.sleep(0.1)
-        writer.write(ok())
-        await writer.drain()
-        return True
-
-    async with serving(late) as (server, client):
+    async with serving(answering_after(0.1)) as (server, client):
         call = asyncio.ensure_future(client.track(BODY))
         await asyncio.sleep(0.03)
         call.cancel()
