@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 
 # Requests in flight per client. httpcore's pool re-checks EVERY pooled connection on each
 # request and each response (an idle one costs two syscalls), so one pool of 48 cost 2-3x
-# the CPU per request of 12 pools of 4 at 20 requests in flight (docs/benchmarks.md).
+# the CPU per request of 12 pools of 4 at 20 requests in flight (docs/benchmarks.md). That
+# still holds for clients on an httpx transport; /users/track without one goes over
+# aiohttp, whose pool has no such cost, so there the split is merely harmless.
 POOL_SIZE = 4
 # Braze's default for /users/track is 3,000 requests per 3 s (§8.1): start there.
 INITIAL_RATE = 1000.0
