@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from justuno_braze.config import DEMO_EMAIL_GROUP, DEMO_SMS_GROUP
+from tests.browser.braze import BrazeProfile, wait_for_profile
 from tests.browser.stores import running_store
 from tests.conftest import require_or_skip
 from tests.e2e.serve_process import Served, running_serve
@@ -73,6 +74,15 @@ class Stack:
     @property
     def url(self) -> str:
         return self.app.url
+
+    def profile(
+        self, email: str, *, until: Callable[[BrazeProfile], bool] | None = None
+    ) -> BrazeProfile:
+        """The sandbox's profile of ``email`` once delivered (and ``until`` holds); a
+        failure shows the app's output."""
+        return wait_for_profile(
+            self.braze_url, self.braze_key, email, until=until, log=self.app.output()
+        )
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.braze import wait_for_profile
 from tests.browser.conftest import Stack
 
 pytestmark = pytest.mark.browser
@@ -56,13 +55,7 @@ def test_the_pop_up_reaches_braze_with_the_consent_as_given(
     open_store(page, stack)
     open_popup(page)
     fill_and_submit(page, email, phone, consent=consent)
-    profile = wait_for_profile(
-        stack.braze_url,
-        stack.braze_key,
-        email,
-        until=lambda p: stack.email_group in p.groups,
-        log=stack.app.output(),
-    )
+    profile = stack.profile(email, until=lambda p: stack.email_group in p.groups)
     assert profile.fields["first_name"] == "Ana"
     assert profile.groups[stack.email_group] == "subscribed"
     if consent:
@@ -117,13 +110,7 @@ def test_keyboard_only_from_the_opener_to_braze(page: Page, stack: Stack) -> Non
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(opener).to_be_focused()  # focus returns to where the visitor was
-    profile = wait_for_profile(
-        stack.braze_url,
-        stack.braze_key,
-        email,
-        until=lambda p: stack.sms_group in p.groups,
-        log=stack.app.output(),
-    )
+    profile = stack.profile(email, until=lambda p: stack.sms_group in p.groups)
     assert profile.fields["first_name"] == "Kay"
     assert profile.groups[stack.sms_group] == "subscribed"
 
@@ -157,5 +144,5 @@ def test_the_pop_up_fits_a_phone(phone_page: Page, stack: Stack) -> None:
         field = dialog.get_by_label(label).bounding_box()
         assert field is not None and field["x"] + field["width"] <= 375
     fill_and_submit(phone_page, email, phone, consent=False)
-    profile = wait_for_profile(stack.braze_url, stack.braze_key, email, log=stack.app.output())
+    profile = stack.profile(email)
     assert stack.sms_group not in profile.groups

@@ -9,7 +9,6 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.braze import wait_for_profile
 from tests.browser.conftest import Stack
 from tests.browser.test_demo_popup import fill_and_submit, unique_email, unique_phone
 
@@ -26,7 +25,7 @@ def test_an_allowed_site_shows_the_pop_up_and_reaches_braze(page: Page, stack: S
     page.get_by_role("button", name="Get 10% off").click()  # the teaser: the page has no opener
     email = unique_email("xo")
     fill_and_submit(page, email, unique_phone(), consent=True)
-    profile = wait_for_profile(stack.braze_url, stack.braze_key, email, log=stack.app.output())
+    profile = stack.profile(email)
     assert profile.groups[stack.sms_group] == "subscribed"
 
 

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.braze import BrazeProfile, wait_for_profile
+from tests.browser.braze import BrazeProfile
 from tests.browser.conftest import DESKTOP, Stack
 from tests.browser.test_demo_popup import (
     fill_and_submit,
@@ -134,9 +134,7 @@ def test_marketer_journey(browser: Browser, page: Page, stack: Stack) -> None:
         return bool(custom.get(MAPPED) == "Ana")
 
     for email, consent in ((ticked, True), (unticked, False)):
-        profile = wait_for_profile(
-            stack.braze_url, stack.braze_key, email, until=mapped, log=stack.app.output()
-        )
+        profile = stack.profile(email, until=mapped)
         assert profile.groups[stack.email_group] == "subscribed"
         if consent:
             assert profile.groups[stack.sms_group] == "subscribed"

@@ -19,7 +19,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from justuno_braze.config import Settings
-from tests.browser.braze import wait_for_profile
 from tests.browser.conftest import Stack
 from tests.browser.test_demo_popup import open_popup, open_store
 from tests.browser.ui import sign_in
@@ -81,7 +80,7 @@ def seed_traffic(stack: Stack) -> None:
     )
     assert posted.status_code == 202, posted.text
     for name, _, _ in VISITORS:
-        wait_for_profile(stack.braze_url, stack.braze_key, f"{name}@example.com")
+        stack.profile(f"{name}@example.com")
 
 
 def shoot(page: Page, out: Path, name: str, heading: str | re.Pattern[str]) -> None:
