@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from justuno_braze.config import mask
 from justuno_braze.errors import InputError, StoreError
@@ -130,13 +130,7 @@ class Connections:
         """The decrypted API key (never log it)."""
         vault = self._need_vault()
         async with reading(self._engine) as conn:
-            token = (
-                await conn.execute(
-                    select(connections.c.api_key_enc).where(connections.c.id == connection_id)
-                )
-            ).scalar()
-        if token is None:
-            raise StoreError(f"connection {connection_id} does not exist")
+            token = await _column(conn, connections.c.api_key_enc, connection_id)
         return vault.decrypt(token)
 
     async def set_api_key(self, connection_id: int, api_key: str) -> None:
@@ -172,13 +166,7 @@ class Connections:
         """Set the status; ``status_since`` moves only when it changes, so a connection
         that fails again (every paused worker reports it) keeps when it FIRST failed."""
         async with transaction(self._engine) as conn:
-            current = (
-                await conn.execute(
-                    select(connections.c.status).where(connections.c.id == connection_id)
-                )
-            ).scalar()
-            if current is None:
-                raise StoreError(f"connection {connection_id} does not exist")
+            current = await _column(conn, connections.c.status, connection_id)
             if current != status:
                 values["status_since"] = now or datetime.now(UTC)
             await conn.execute(
@@ -232,6 +220,14 @@ class Connections:
             )
         if result.rowcount == 0:
             raise StoreError(f"connection {connection_id} does not exist")
+
+
+async def _column(conn: AsyncConnection, column: Any, connection_id: int) -> Any:
+    """One column of the connection's row; ``StoreError`` when there is no such row."""
+    value = (await conn.execute(select(column).where(connections.c.id == connection_id))).scalar()
+    if value is None:
+        raise StoreError(f"connection {connection_id} does not exist")
+    return value
 
 
 def _connection(row: Any) -> Connection:
